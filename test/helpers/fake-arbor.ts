@@ -170,6 +170,12 @@ export class FakeArbor {
   studentChangesAsReferences = false;
   /** A note read at its own href is refused (403): an app whose role may list notes but not open one. */
   refusesNoteReads = false;
+  /**
+   * How a query with no rows is answered: the list empty (`{"pastoralNotes":[]}`), or without it —
+   * Arbor's success envelope alone (`{"response":{"code":200,…}}`) or nothing at all (`{}`), both of
+   * which the client's RestGateway::query reads as no rows.
+   */
+  emptyListsAs: 'list' | 'envelope' | 'nothing' = 'list';
   private revision = 0;
   private nextId = 1000;
 
@@ -530,6 +536,8 @@ export class FakeArbor {
       const size = Number(url.searchParams.get('page-size') ?? 100);
       const root = plural[0]!.toLowerCase() + plural.slice(1);
       const shown = rows.slice((page - 1) * size, page * size);
+      if (shown.length === 0 && this.emptyListsAs !== 'list')
+        return [200, this.emptyListsAs === 'envelope' ? { response: { code: 200, reason: 'OK' } } : {}];
       return [
         200,
         {

@@ -314,17 +314,25 @@ export const many = <T extends z.ZodType>(root: string, object: T) =>
  */
 function absentListIsEmpty(root: string) {
   return (body: Record<string, unknown>, ctx: z.RefinementCtx) => {
-    if (body[root] !== undefined) return;
-    const envelope = (body as { response?: { code?: unknown } }).response;
-    const code = envelope && typeof envelope === 'object' ? envelope.code : undefined;
-    const others = Object.keys(body).filter((k) => k !== 'response' && k !== root);
-    if (others.length || (code !== undefined && code !== 200 && code !== 201))
-      ctx.addIssue({
-        code: 'custom',
-        path: [root],
-        message: `expected the list "${root}" (or an empty answer); got ${others.length ? `only ${others.slice(0, 3).join(', ')}` : `response code ${String(code)}`}`,
-      });
+    const problem = absentListProblem(body, root);
+    if (problem !== null) ctx.addIssue({ code: 'custom', path: [root], message: problem });
   };
+}
+
+/**
+ * The one rule for a query answer (an object) without its list `root`, as `many` reads it and the
+ * records connector's Arbor notes sink too: null when the answer is otherwise empty or Arbor's own
+ * success envelope (`response.code` 200/201) — an empty list, as in the SDK (`RestGateway::query`);
+ * else what is wrong with it (an error envelope, keys from something in front of Arbor).
+ */
+export function absentListProblem(body: Record<string, unknown>, root: string): string | null {
+  if (body[root] !== undefined) return null;
+  const envelope = (body as { response?: { code?: unknown } }).response;
+  const code = envelope && typeof envelope === 'object' ? envelope.code : undefined;
+  const others = Object.keys(body).filter((k) => k !== 'response' && k !== root);
+  if (others.length || (code !== undefined && code !== 200 && code !== 201))
+    return `expected the list "${root}" (or an empty answer); got ${others.length ? `only ${others.slice(0, 3).join(', ')}` : `response code ${String(code)}`}`;
+  return null;
 }
 
 export type AttendanceMarkWire = z.output<typeof attendanceMark>;

@@ -2,7 +2,7 @@ import type { CheckResult } from '../../../src/core/checks.ts';
 import type { Secret } from '../../../src/core/secret.ts';
 import { londonDate, londonMinutes } from '../../../src/domain/attendance/dates.ts';
 import { describeError } from '../../../src/errors.ts';
-import { isSafeHref } from '../../mis/arbor/wire.ts';
+import { absentListProblem, isSafeHref } from '../../mis/arbor/wire.ts';
 import { refusedFields, sinkFetch } from '../http.ts';
 import { type DeliveryReceipt, type OutboundRecord, RecordDeliveryError, type RecordSink } from '../types.ts';
 
@@ -220,12 +220,18 @@ export class ArborPastoralSink implements RecordSink {
         if (err instanceof RecordDeliveryError && err.status === 403) return null;
         throw err;
       }
-      // Only a 200 with the list says whether the note exists. Any other answer — a 4xx, a 200 that
-      // is not JSON (a maintenance page) or carries Arbor's error envelope (`response.code`, read
-      // over the HTTP status as the client's RestGateway does) — says nothing, and writing then could
+      // Only a 200 with the list says whether the note exists — the list absent from an answer
+      // otherwise empty or Arbor's success envelope being no notes, as the SDK's RestGateway::query
+      // and the MIS connector read it (`absentListProblem`). Any other answer — a 4xx, a 200 that is
+      // not JSON (a maintenance page) or carries Arbor's error envelope (`response.code`, read over
+      // the HTTP status as the client's RestGateway does) — says nothing, and writing then could
       // double a note a lost answer already made: the record waits (4xx: for a person) instead.
       const root = this.note.list[0]!.toLowerCase() + this.note.list.slice(1);
-      const rows = r.status === 200 ? (r.body as Record<string, unknown> | null)?.[root] : undefined;
+      const answer =
+        r.status === 200 && r.body !== null && typeof r.body === 'object' && !Array.isArray(r.body)
+          ? (r.body as Record<string, unknown>)
+          : null;
+      const rows = answer && absentListProblem(answer, root) === null ? (answer[root] ?? []) : undefined;
       if (!Array.isArray(rows)) {
         const said = (r.body as { response?: { code?: unknown } } | null)?.response?.code;
         const status = r.status !== 200 ? r.status : typeof said === 'number' ? said : 0;

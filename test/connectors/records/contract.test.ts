@@ -654,6 +654,10 @@ describe('Arbor note specifics', () => {
       { status: 200, body: '<html><body>Arbor is being updated</body></html>', retry: 'backoff' },
       // The read refused: a person looks (never a note written blind).
       { status: 400, body: { response: { code: 400, reason: 'Bad Request' } }, retry: 'never' },
+      // No list, and not Arbor's success envelope: something in front of Arbor, never "no notes".
+      { status: 200, body: { message: 'partial outage' }, retry: 'backoff' },
+      { status: 200, body: { response: { code: 200 }, message: 'partial outage' }, retry: 'backoff' },
+      { status: 200, body: { response: { code: 500, reason: 'Internal Server Error' } }, retry: 'backoff' },
     ] as const;
     for (const [i, c] of cases.entries()) {
       const key = `arbor-unread-${i}`;
@@ -671,6 +675,26 @@ describe('Arbor note specifics', () => {
       // Once the notes can be read, the retry finds its note and makes none again.
       await sink.deliver(record, key);
       expect(arbor.notes.length - before).toBe(1);
+    }
+  });
+
+  it('a student with no notes that day, whose query Arbor answers without the list (its success envelope, or nothing), gets the note', async () => {
+    const sink = harnesses[1]!.good();
+    try {
+      for (const [i, how] of (['envelope', 'nothing'] as const).entries()) {
+        arbor.emptyListsAs = how;
+        // A day no earlier test wrote a note on: the student's query for it has no rows.
+        const day = { ...record, occurredAt: new Date(`2025-12-0${i + 1}T16:00:00Z`) };
+        const before = arbor.notes.length;
+        const receipt = await sink.deliver(day, `arbor-no-list-${how}`);
+        expect(arbor.notes.length - before).toBe(1);
+        expect(receipt.remoteId).toBe(String(arbor.notes.at(-1)!.note.id));
+        expect(arbor.requests).toContain(
+          `/rest-v2/PastoralNotes?filters.student.equals=%2Frest-v2%2Fstudents%2F1001&filters.noteDate.from=2025-12-0${i + 1}+00%3A00%3A00&page=1&page-size=100`,
+        );
+      }
+    } finally {
+      arbor.emptyListsAs = 'list';
     }
   });
 
