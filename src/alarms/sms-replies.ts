@@ -30,6 +30,7 @@ export type SmsReplyOutcome =
   | 'unknown-number'
   | 'not-understood'
   | 'no-such-alarm'
+  | 'ambiguous-code'
   | 'too-many-wrong-codes'
   | 'not-your-school'
   | 'shared-number'
@@ -55,7 +56,8 @@ export const RESOLVED_CODES_KNOWN_MS = 24 * 3600_000;
  * (the reply acts as that person, within their schools) holding the roles the board requires to take
  * or close an alarm (office or safeguarding; admin implied), and the code must be one of the school's
  * alarms a text went to and that is not resolved (one resolved in the last day is answered "already
- * closed" and is no wrong code) — and not an alarm about that person (its wearer, or someone on its
+ * closed" and is no wrong code; a code more than one of those alarms has acts on none and is no wrong
+ * code either) — and not an alarm about that person (its wearer, or someone on its
  * visit). "1" takes the alarm (as on the board, marked as by SMS), "2" resolves it
  * as the worker safe (spoken to) — only from the person who took it: from anyone else it is refused
  * ("take it first", or already taken by someone else). Each provider message counts once; every reply, refused or not, is
@@ -138,8 +140,9 @@ export async function handleSmsReply(
 /**
  * A code reply judged, under the school's lock (`lockSmsRepliesOf`): too many wrong codes already;
  * the code of an alarm resolved in the last day (already closed, not a wrong code); no open alarm
- * with that code (a wrong code, counted once recorded); an alarm about the sender; or the alarm it
- * takes or closes (acted on after the commit).
+ * with that code (a wrong code, counted once recorded); the code of more than one alarm, open or
+ * resolved in the last day (ambiguous: nothing acted on, not a wrong code); an alarm about the
+ * sender; or the alarm it takes or closes (acted on after the commit).
  */
 async function judgeCode(
   tx: Queryable,
@@ -160,7 +163,11 @@ async function judgeCode(
   // as a wrong code — else genuine late replies would lock the school's replies out.
   if (open.length === 0 && matches.length > 0)
     return { outcome: 'already-resolved', alarmId: matches.length === 1 ? matches[0]!.id : null };
-  if (open.length !== 1) return { outcome: 'no-such-alarm', alarmId: null };
+  if (open.length === 0) return { outcome: 'no-such-alarm', alarmId: null };
+  // A code is four digits, so two alarms can share one (1 in 10,000 a pair): which one the sender
+  // meant cannot be told — an open one, or one closed in the last day whose late reply must not take
+  // a real alarm. Nothing is acted on, and it is a right code, never counted as a wrong one.
+  if (matches.length > 1) return { outcome: 'ambiguous-code', alarmId: null };
   const alarm = open[0]!;
   const alarmId = alarm.id;
   const refused = await phoneAnswerRefusal(tx, user, alarmId);
@@ -197,6 +204,8 @@ const ANSWERS: Record<SmsReplyOutcome, (id: string | null, code: string) => stri
   'not-understood': () =>
     'Doorstep: reply 1 and the code to take the alarm, or 2 and the code when the worker is safe.',
   'no-such-alarm': () => 'Doorstep: no open alarm has that code; use the board.',
+  'ambiguous-code': () =>
+    'Doorstep: more than one alarm has that code, so nothing was done; use the board, or phone the office.',
   'too-many-wrong-codes': () =>
     'Doorstep: too many wrong codes in the last hour; replies are not acted on for now. Use the board.',
   'not-allowed': () =>
