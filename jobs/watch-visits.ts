@@ -1,4 +1,5 @@
 import { ladderFor } from '../src/alarms/ladder-for.ts';
+import { OUTSIDE_CONFIG_LOG } from '../src/checks/outside-config.ts';
 import { visitRulesLookup } from '../src/config/policy-packs.ts';
 import type { SchoolConfig } from '../src/config/schema.ts';
 import { londonClock } from '../src/domain/attendance/dates.ts';
@@ -115,11 +116,7 @@ export async function watchVisits(
     deps.db,
     deps.config.schools.map((s) => s.id),
   );
-  if (orphans.length)
-    deps.log.error(
-      { schools: orphans },
-      'workers out or alarms open at schools not in the config: nothing watches them — put the school back in the config (doorstep check names them)',
-    );
+  if (orphans.length) deps.log.error({ schools: orphans }, OUTSIDE_CONFIG_LOG);
   await startLaddersNotStarted(deps, now);
   const reopened = await reopenAcknowledgements(deps, now);
   const resumed = await resumeStalledLadders(deps, now);

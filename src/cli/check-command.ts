@@ -1,11 +1,12 @@
-import { constants } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { calendarEnds } from '../checks/calendar-ends.ts';
 import { fobRoutingGap } from '../checks/fob-routing.ts';
 import { gatewayTopicGaps } from '../checks/fob-topics.ts';
 import { genericTypeGaps } from '../checks/fob-types.ts';
 import { fobWatchGap } from '../checks/fob-watch.ts';
+import { outsideConfigWords } from '../checks/outside-config.ts';
 import { pushOptedIn } from '../checks/push-reach.ts';
 import { isWarning, ladderReachability, noticeGaps } from '../checks/reachability.ts';
 import { recordGaps } from '../checks/record-gaps.ts';
@@ -18,6 +19,8 @@ import { type Check, type CheckResult, runChecks } from '../core/checks.ts';
 import { londonDate } from '../domain/attendance/dates.ts';
 import { describeError } from '../errors.ts';
 import { assertRedisReachable, describeRedisUrl } from '../queue/redis.ts';
+import type { Db } from '../store/db.ts';
+import { openPglite } from '../store/pglite.ts';
 import { openPostgres } from '../store/postgres.ts';
 import { watchedOutsideConfig } from '../store/visit-watch.ts';
 
@@ -70,11 +73,7 @@ export function connectionChecks(config: DoorstepConfig, databaseUrl: string | u
           config.schools.map((s) => s.id),
         );
         if (orphans.length)
-          return {
-            name: 'store',
-            ok: false,
-            detail: `${db.describe}: ${orphans.map((o) => `school "${o.schoolId}" is not in the config but has ${o.visitsOut} worker(s) out and ${o.openAlarms} alarm(s) open`).join('; ')} — nothing watches them: put the school back in the config until they are back and the alarms closed`,
-          };
+          return { name: 'store', ok: false, detail: `${db.describe}: ${outsideConfigWords(orphans)}` };
         return { name: 'store', ok: true, detail: `${db.describe} answered (PostgreSQL ${rows[0]?.v})` };
       } catch (err) {
         return { name: 'store', ok: false, detail: `${db.describe}: ${describeError(err)}` };
@@ -82,18 +81,42 @@ export function connectionChecks(config: DoorstepConfig, databaseUrl: string | u
         await db.close();
       }
     }
-    // PGlite: a running `doorstep start` may hold the folder, so only check it can be written.
+    // PGlite: the folder must be writable; a database in it is opened (never migrated) to look for
+    // workers out at schools not in the config — unless a running `doorstep start` holds it.
     const dir = resolve(config.store.dataDir);
     try {
       await mkdir(dir, { recursive: true });
       await access(dir, constants.W_OK);
+    } catch (err) {
+      return { name: 'store', ok: false, detail: `embedded PGlite folder ${dir}: ${describeError(err)}` };
+    }
+    const writable = `embedded PGlite folder ${dir} is writable (DATABASE_URL not set)`;
+    if (!existsSync(join(dir, 'PG_VERSION'))) return { name: 'store', ok: true, detail: writable };
+    let db: Db;
+    try {
+      db = await openPglite({ dataDir: dir });
+    } catch (err) {
+      // Held by the running Doorstep (or unreadable): said, not skipped — the running process
+      // itself says it at start and on /readyz (its `watch` check).
       return {
         name: 'store',
         ok: true,
-        detail: `embedded PGlite folder ${dir} is writable (DATABASE_URL not set)`,
+        warning: true,
+        detail: `${writable}; workers out at schools not in the config not looked for: ${describeError(err)} — /readyz of the running Doorstep (its "watch" check) says whether there are any`,
       };
+    }
+    try {
+      const orphans = await watchedOutsideConfig(
+        db,
+        config.schools.map((s) => s.id),
+      );
+      if (orphans.length)
+        return { name: 'store', ok: false, detail: `${db.describe}: ${outsideConfigWords(orphans)}` };
+      return { name: 'store', ok: true, detail: writable };
     } catch (err) {
-      return { name: 'store', ok: false, detail: `embedded PGlite folder ${dir}: ${describeError(err)}` };
+      return { name: 'store', ok: false, detail: `${db.describe}: ${describeError(err)}` };
+    } finally {
+      await db.close();
     }
   };
   const of = (kind: SchoolConnection) => config.schools.flatMap((s) => schoolChecks(config, s, kind));

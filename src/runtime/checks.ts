@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { outsideConfigCheck } from '../checks/outside-config.ts';
 import type { Check } from '../core/checks.ts';
 import { describeError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
@@ -29,6 +30,20 @@ export function storeCheck(db: Db, timeoutMs = 2000): Check {
       return { name: 'store', ok: true, detail: `${db.describe} answered` };
     } catch (err) {
       return { name: 'store', ok: false, detail: `${db.describe}: ${describeError(err)}` };
+    }
+  };
+}
+
+/**
+ * Workers out or alarms open at schools the config no longer holds: not ready (503) — nothing
+ * watches them (src/checks/outside-config.ts). The detail names school ids and counts only.
+ */
+export function watchCheck(db: Db, schoolIds: readonly string[], timeoutMs = 2000): Check {
+  return async () => {
+    try {
+      return await withTimeout(outsideConfigCheck(db, schoolIds), timeoutMs, 'the database');
+    } catch (err) {
+      return { name: 'watch', ok: false, detail: `${db.describe}: ${describeError(err)}` };
     }
   };
 }

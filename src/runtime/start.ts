@@ -8,6 +8,7 @@ import { handlers } from '../../jobs/index.ts';
 import { stepSendsSettled } from '../../jobs/notify.ts';
 import { startMqttFeed } from '../alarms/fob-feeds.ts';
 import { INGEST_STORE, prepareIngestStore } from '../alarms/ingest-groups.ts';
+import { OUTSIDE_CONFIG_LOG } from '../checks/outside-config.ts';
 import { visitRulesLookup } from '../config/policy-packs.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
 import { deviceHomes, deviceLookingLike, feedProfiles } from '../config/school-of.ts';
@@ -25,7 +26,8 @@ import { appendAudit } from '../store/audit.ts';
 import type { Db } from '../store/db.ts';
 import { openStore } from '../store/open.ts';
 import { autovacuumSetting } from '../store/server-settings.ts';
-import { redisCheck, storeCheck } from './checks.ts';
+import { watchedOutsideConfig } from '../store/visit-watch.ts';
+import { redisCheck, storeCheck, watchCheck } from './checks.ts';
 import { keepSchedules, scheduleAll } from './schedules.ts';
 
 export interface StartOptions {
@@ -94,6 +96,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
     conn = await connectRedis(redisSettings, 'producer');
     await warnUnlessNoEviction(conn, log);
     await warnUnlessAutovacuum(db, log);
+    await sayWatchedOutsideConfig(db, config, log);
     producer = new Producer(catalog, conn, config.redis.prefix);
     const instance = `${hostname()}:${process.pid}`;
 
@@ -184,7 +187,14 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
     if (roles.includes('web')) {
       app = await buildHttpApp({
         log,
-        readiness: [redisCheck(conn, describeRedisUrl(config.redis.url)), storeCheck(db)],
+        readiness: [
+          redisCheck(conn, describeRedisUrl(config.redis.url)),
+          storeCheck(db),
+          watchCheck(
+            db,
+            config.schools.map((s) => s.id),
+          ),
+        ],
         metrics,
         queues: [...producer.queues.values()],
         admin: config.http.admin,
@@ -259,6 +269,24 @@ async function warnUnlessAutovacuum(db: Db, log: Logger): Promise<void> {
     log.warn(
       'PostgreSQL has autovacuum off: updated and deleted rows are never reclaimed and the marks key loses its index-only reads; turn it on (autovacuum = on in postgresql.conf)',
     );
+  }
+}
+
+/**
+ * Workers out or alarms open at schools this config does not hold (a school removed, or its id
+ * renamed, while they were open): nothing watches them. Said at start by every role (each opens the
+ * store), with school ids and counts only; `/readyz` fails while it holds, and the visit watcher
+ * says it every run.
+ */
+async function sayWatchedOutsideConfig(db: Db, config: DoorstepConfig, log: Logger): Promise<void> {
+  try {
+    const orphans = await watchedOutsideConfig(
+      db,
+      config.schools.map((s) => s.id),
+    );
+    if (orphans.length) log.error({ schools: orphans }, OUTSIDE_CONFIG_LOG);
+  } catch (err) {
+    log.warn({ err }, 'could not look for workers out at schools not in the config (doorstep check does)');
   }
 }
 

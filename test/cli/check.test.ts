@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkCommand } from '../../src/cli/check-command.ts';
+import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 
@@ -16,9 +17,9 @@ afterAll(async () => {
 /** `doorstep check` on a one-school config (`school` lines appended, 4-space indent): its lines. */
 async function check(
   school: string,
-  options: { databaseUrl?: string; schema?: string } = {},
+  options: { databaseUrl?: string; schema?: string; data?: string } = {},
 ): Promise<string[]> {
-  const data = join(dir, `d${Math.random().toString(36).slice(2)}`);
+  const data = options.data ?? join(dir, `d${Math.random().toString(36).slice(2)}`);
   mkdirSync(join(data, 'drop'), { recursive: true });
   const file = join(data, 'doorstep.yaml');
   writeFileSync(
@@ -91,25 +92,52 @@ describe('doorstep check: the store test reads the configured store.schema', () 
   it('fails the store test naming the unwatched worker at a school no longer in the config', async () => {
     const schema = uniqueName('check_schema');
     schemas.push(schema);
-    const db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
-    try {
-      const { rows } = await db.query<{ id: string }>(
-        `INSERT INTO users (username, display_name, password_hash, roles) VALUES ('w', 'W', 'x', '{visiting-staff}') RETURNING id`,
-      );
-      // A worker out on a visit at a school since taken out of the config: nothing watches them.
-      await db.query(
-        `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by, lead_user_id,
-                             departed_at, expected_return_at)
-         VALUES ('gone', 'P1', 'r', '{"line1":"1 Road","postcode":"AB1 2CD"}', current_date, 'departed', $1, $1,
-                 now() - interval '1 hour', now() + interval '1 hour')`,
-        [rows[0]!.id],
-      );
-    } finally {
-      await db.close();
-    }
+    await workerOutAtGone(await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema }));
     const lines = await check('', { databaseUrl: TEST_DATABASE_URL, schema });
     expect(lines.find((l) => / store: /.test(l))).toMatch(
       /FAIL store: .*school "gone" is not in the config but has 1 worker\(s\) out/,
     );
   });
+});
+
+/** A worker out on a visit at school "gone" (not in the config), written into `db`, which is then closed. */
+async function workerOutAtGone(db: Db): Promise<void> {
+  try {
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO users (username, display_name, password_hash, roles) VALUES ('w', 'W', 'x', '{visiting-staff}') RETURNING id`,
+    );
+    // A worker out on a visit at a school since taken out of the config: nothing watches them.
+    await db.query(
+      `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by, lead_user_id,
+                             departed_at, expected_return_at)
+         VALUES ('gone', 'P1', 'r', '{"line1":"1 Road","postcode":"AB1 2CD"}', current_date, 'departed', $1, $1,
+                 now() - interval '1 hour', now() + interval '1 hour')`,
+      [rows[0]!.id],
+    );
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * The embedded store (no DATABASE_URL): `check` opens its folder (never migrating) and says the
+ * same; while a running Doorstep holds the folder it says it could not look, and why.
+ */
+describe('doorstep check: the embedded store', () => {
+  it('fails the store test naming the unwatched worker; says so when a running Doorstep holds the folder', async () => {
+    const data = join(dir, `d${Math.random().toString(36).slice(2)}`);
+    mkdirSync(join(data, 'drop'), { recursive: true });
+    await workerOutAtGone(await openStore({ dataDir: join(data, 'pglite') }));
+    const lines = await check('', { data });
+    expect(lines.find((l) => / store: /.test(l))).toMatch(
+      /FAIL store: pglite .*school "gone" is not in the config but has 1 worker\(s\) out and 0 alarm\(s\) open/,
+    );
+    // Held by another live process (this test's parent stands in for a running `doorstep start`).
+    writeFileSync(join(data, 'pglite', 'doorstep.pid'), String(process.ppid));
+    const held = await check('', { data });
+    expect(held.find((l) => / store: /.test(l))).toMatch(
+      /WARN store: .*not looked for: it is in use by another Doorstep process \(pid \d+\).*\/readyz/,
+    );
+    // The embedded store migrated from nothing, then opened twice: on a loaded machine past 30 s.
+  }, 120_000);
 });

@@ -397,6 +397,66 @@ describe('the visit watcher', () => {
     await returnVisit(vdeps, lead, id);
   });
 
+  it('a school taken out of the config: its worker out gets no new alarm (said every run), its open alarm climbs a ladder whose messages fail for want of a channel', async () => {
+    const start = now;
+    const id = await departed('thames', 60);
+    // In the config: the missed check-in (Thames View: 20 minutes) is raised and its ladder starts.
+    now = new Date(start.getTime() + 23 * 60_000);
+    await watch();
+    const [missed] = await alarmsOf(id);
+    expect(missed).toMatchObject({ type: 'missed_check_in', status: 'open' });
+    await escalate({ alarmId: missed!.id, step: 0 }, run('escalate'), deps);
+
+    // Thames View taken out of the config. Past the expected return: the visit watcher raises no
+    // overdue alarm (it walks the config's schools), finishes without failing, and says it in its log.
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({ level: 'error' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const gone = {
+      ...deps,
+      log,
+      config: { ...deps.config, schools: deps.config.schools.filter((s) => s.id !== 'thames') },
+    };
+    now = new Date(start.getTime() + 90 * 60_000);
+    expect((await watchVisits({ reason: 'manual' }, run('watch-visits'), gone)).raised).toBe(0);
+    expect((await alarmsOf(id)).map((a) => a.type)).toEqual(['missed_check_in']);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ schools: [{ schoolId: 'thames', visitsOut: 1, openAlarms: 1 }] }),
+    );
+
+    // The open alarm is kept and its ladder runs on (its policy was snapshotted when raised): the
+    // step is taken, its board row written (no board shows a school not in the config), and a
+    // message through any other channel fails for good — "no channel is configured" (on a first
+    // round, bringing the next level forward to fail the same way). No person is reached.
+    expect((await escalate({ alarmId: missed!.id, step: 1 }, run('escalate'), gone)).outcome).toMatch(
+      /^level 2 notified/,
+    );
+    // The step tries its own sends at once: each fails for good, and its job finds it so.
+    await stepSendsSettled(5000);
+    const { rows } = await db.query<{ id: string; target: string; status: string }>(
+      `SELECT id, target, status FROM notifications WHERE alarm_id = $1 AND step = 1 AND target <> 'board'`,
+      [missed!.id],
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    for (const n of rows)
+      expect(await notify({ notificationId: String(n.id) }, run('notify'), gone)).toEqual({
+        status: 'failed',
+      });
+    const { rows: after } = await db.query<{ status: string; escalation_step: number; failed: number }>(
+      `SELECT status, escalation_step,
+              (SELECT count(*)::int FROM notifications n WHERE n.alarm_id = a.id AND n.status = 'failed') AS failed
+       FROM alarms a WHERE id = $1`,
+      [missed!.id],
+    );
+    expect(after[0]).toMatchObject({ status: 'open', escalation_step: 2, failed: rows.length });
+    const { rows: why } = await db.query<{ last_error: string }>(
+      `SELECT last_error FROM notifications WHERE alarm_id = $1 AND status = 'failed'`,
+      [missed!.id],
+    );
+    for (const w of why) expect(w.last_error).toMatch(/^no "\w+" channel is configured$/);
+    await stepSendsSettled(5000);
+    await returnVisit(vdeps, lead, id);
+  });
+
   it('a forged check-in from the future neither postpones nor clears a missed check-in; nor does one from a device not on the visit', async () => {
     // A minute after the tests before: their last fob check-in (received as an earlier visit of this
     // worker left) would otherwise be one received once this visit had left, and count for it too.
