@@ -30,7 +30,7 @@ import {
   REJECTED_RAW_MAX_BYTES,
 } from '../store/alarms.ts';
 import { failsEveryTime } from '../store/sql-errors.ts';
-import { ingestFobEvent } from './ingest.ts';
+import { assessIn, ingestFobEvent } from './ingest.ts';
 import type { IngestDeps, IngestOutcome } from './ingest-types.ts';
 
 /** What a transport knows of one message besides its bytes. */
@@ -262,10 +262,19 @@ interface SameMessage {
   alarmed?: Map<string, MessageAlarm>;
 }
 
-/** The alarm a device's item raised or met in a message, and the kind of event that raised it. */
+/**
+ * The alarm a device's item raised or met in a message, and the kind of event that raised it. A later
+ * item is noted on it (`foldsInto`) only if that hides nothing: never an item of a known type on an
+ * alarm raised only for want of one (`guessed`: a gateway's type-less heartbeat, a body that could not
+ * be read), nor a trusted item on an untrusted alarm — the office may resolve that one as the false
+ * alarm it looks like, and the wearer's real press with it (as across transports, a trusted copy of
+ * an untrusted alarm is raised again, `trustedCopy`). Such an item is raised on its own.
+ */
 interface MessageAlarm {
   alarmId: string;
   type: FobEventType;
+  guessed: boolean;
+  trusted: boolean;
 }
 
 /**
@@ -428,7 +437,28 @@ async function acceptOne(
   const isAlarm = ALARM_TYPES.has(decoded.event.type);
   const sameDevice = isAlarm ? sameDeviceKey(home.id, deviceId, decoded.event.deviceId) : null;
   const met = sameDevice === null ? undefined : message.alarmed?.get(sameDevice);
-  const earlier = met !== undefined && foldsInto(met.type, decoded.event.type) ? met.alarmId : undefined;
+  const key = home.fobs.devices.find((d) => d.deviceId === deviceId)?.signingKey;
+  const facts: TransportFacts = {
+    ...vouched,
+    signature:
+      arrival.signature === null
+        ? 'absent'
+        : key && verifyDevicePayload(key.reveal(), signed, arrival.signature)
+          ? 'valid'
+          : 'invalid',
+  };
+  // What this item's alarm is, for the device's later items in the message: raised for want of a
+  // type or of a readable body (`guessed`), and whether it is trusted — worked out (pure, no round
+  // trip) only in a batch, where a later item may fold into it.
+  const guessed = unreadableBody || unknownTypeCause(decoded) !== null;
+  const trusted = () => assessIn(home, decoded.event, facts, decoded.unreadable).trustIssue === null;
+  const earlier =
+    met !== undefined &&
+    foldsInto(met.type, decoded.event.type) &&
+    !(met.guessed && !guessed) &&
+    (met.trusted || !trusted())
+      ? met.alarmId
+      : undefined;
   const first = earlier !== undefined && (await alarmStillOpen(deps.db, earlier)) ? earlier : undefined;
   if (first !== undefined) {
     // The message cut short (its own items past the bound are kept already): said on that alarm.
@@ -496,16 +526,6 @@ async function acceptOne(
       return { outcome: 'duplicate', alarmId: open.id };
     }
   }
-  const key = home.fobs.devices.find((d) => d.deviceId === deviceId)?.signingKey;
-  const facts: TransportFacts = {
-    ...vouched,
-    signature:
-      arrival.signature === null
-        ? 'absent'
-        : key && verifyDevicePayload(key.reveal(), signed, arrival.signature)
-          ? 'valid'
-          : 'invalid',
-  };
   // An alarm whose payload carries no time at all: what tells its redelivery from a new press (a fob
   // whose counter reset sends the same bytes again), part of its identity (`IngestSource.redelivery`).
   // Not for a time present but unreadable (no zone, epoch ms): the device's own time is in the bytes,
@@ -531,7 +551,12 @@ async function acceptOne(
       ...(decoded.said !== undefined ? { said: decoded.said } : {}),
     });
     if (sameDevice !== null && outcome.outcome !== 'refused' && outcome.alarmId)
-      message.alarmed?.set(sameDevice, { alarmId: outcome.alarmId, type: decoded.event.type });
+      message.alarmed?.set(sameDevice, {
+        alarmId: outcome.alarmId,
+        type: decoded.event.type,
+        guessed,
+        trusted: trusted(),
+      });
     // Its card says where it came from: an office told "I'm fine" by its own worker then knows to
     // ask the school whose feed brought it (a fob moved between schools, not yet re-registered).
     if (home !== school && outcome.outcome === 'accepted' && outcome.alarmId)

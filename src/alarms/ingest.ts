@@ -1,6 +1,13 @@
 import type { SchoolConfig } from '../config/schema.ts';
-import { ALARM_TYPES, type FobEvent, receivedWindow } from '../domain/fob/event.ts';
-import { assessFobEvent, clockReset, contentHash, trustedCopyHash } from '../domain/fob/trust.ts';
+import { ALARM_TYPES, type DecodeError, type FobEvent, receivedWindow } from '../domain/fob/event.ts';
+import {
+  type Assessment,
+  assessFobEvent,
+  clockReset,
+  contentHash,
+  type TransportFacts,
+  trustedCopyHash,
+} from '../domain/fob/trust.ts';
 import { addTimeline } from '../store/alarm-state.ts';
 import {
   ALARM_PATH_TIMEOUT_MS,
@@ -16,6 +23,26 @@ import { ladderFor } from './ladder-for.ts';
 /** The device registry: device id → staff member; an unknown device still raises its alarm. */
 export function staffFor(school: SchoolConfig, deviceId: string): string | null {
   return school.fobs.devices.find((d) => d.deviceId === deviceId)?.staffId ?? null;
+}
+
+/** What Doorstep believes of one fob event (`assessFobEvent`) under this school's settings. Pure. */
+export function assessIn(
+  school: SchoolConfig,
+  decoded: FobEvent,
+  facts: TransportFacts,
+  unreadable?: readonly DecodeError[],
+): Assessment {
+  const device = school.fobs.devices.find((d) => d.deviceId === (facts.deviceId ?? decoded.deviceId));
+  return assessFobEvent(
+    decoded,
+    facts,
+    {
+      deviceHasKey: device?.signingKey !== undefined,
+      requireSigned: school.fobs.requireSignedEvents,
+      maxClockSkewMs: school.fobs.maxClockSkewSeconds * 1000,
+    },
+    unreadable,
+  );
 }
 
 /**
@@ -34,16 +61,10 @@ export async function ingestFobEvent(
   decoded: FobEvent,
   source: IngestSource,
 ): Promise<IngestOutcome> {
-  const facts = source.facts ?? { deviceId: null, signature: 'absent' };
-  const device = school.fobs.devices.find((d) => d.deviceId === (facts.deviceId ?? decoded.deviceId));
-  const a = assessFobEvent(
+  const a = assessIn(
+    school,
     decoded,
-    facts,
-    {
-      deviceHasKey: device?.signingKey !== undefined,
-      requireSigned: school.fobs.requireSignedEvents,
-      maxClockSkewMs: school.fobs.maxClockSkewSeconds * 1000,
-    },
+    source.facts ?? { deviceId: null, signature: 'absent' },
     source.unreadable,
   );
   if (a.trustIssue || a.clockSkewMs !== null) deps.counters?.untrusted(school.id, source.transport);

@@ -45,6 +45,8 @@ const RAISED_BY_WEARER: ReadonlySet<FobEventType> = new Set(['sos', 'duress', 's
  * rather than raised itself: the same kind again (a batch of 400 SOS pages once), or a device's own
  * report (a fall, a tip-over) after the wearer's press. Never a press after a device's report: an SOS
  * or duress sent in a backlog behind a network timeout or a fall is its own alarm, its own ladder.
+ * (By type only: the caller also keeps a readable or trusted item off an alarm raised for want of a
+ * type or untrusted — src/alarms/accept.ts, `MessageAlarm`.)
  */
 export function foldsInto(earlier: FobEventType, later: FobEventType): boolean {
   if (earlier === later) return true;
