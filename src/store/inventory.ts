@@ -31,7 +31,7 @@ export const INVENTORY: readonly TableEntry[] = [
     table: 'pupil_contacts',
     what: "a pupil's family contact, from the MIS",
     personal: 'name, relationship, phone, e-mail, address, whether they hold parental responsibility',
-    why: 'the office calls the family when a visit goes wrong',
+    why: "the office calls the family when a visit goes wrong; Doorstep texts the family before a visit (`sms:family`) and of a cancelled one (`notices.cancelled`), to the first contact with a phone and parental responsibility: that contact's phone number goes to the SMS provider (the processor), and with `email:family` their e-mail address to the e-mail server",
     retention: 'as the pupil',
     seenBy: 'office (the board, for a visit out)',
   },
@@ -183,11 +183,13 @@ export const INVENTORY: readonly TableEntry[] = [
   },
   {
     table: 'notices',
-    what: 'a notice to named people that is not an alarm (a child not seen on a visit)',
-    personal: 'the visit, the pupil’s initials in the words sent, the target group, receipts',
-    why: 'the safeguarding team hears at once; sent exactly once',
+    what: 'a notice to named people that is not an alarm: a child not seen, a concern or incident, a visit planned, waiting for authorisation, changed, cancelled or arrived at, its record copied, its outcome missing, a back safe recorded by someone else; and the text to the family before a visit or of a cancelled one',
+    personal:
+      "the visit, the target group, receipts, and the words sent: the pupil’s initials, the names of the staff, what the staff typed (a concern's or an incident's words, a cancellation's or a late return's reason, an incident's resolution note); a visit-record copy (`notices.visitRecord`) also the visit's address (usually the family's home) and the worker's phone number; the family's text the school's words and the day of the visit",
+    why: 'the people the school names hear at once, and the family of a visit; sent exactly once',
     retention: "as its visit; an alarm's incident notice with no visit, as its alarm (`alarmDays`)",
-    seenBy: 'safeguarding (as the message)',
+    seenBy:
+      'the people it is sent to (as the message); office, safeguarding (the board names a failed one by kind and target, without its words)',
   },
   {
     table: 'sms_replies',
@@ -384,25 +386,39 @@ export const LEAVES_THE_SCHOOL: readonly Recipient[] = [
   },
   {
     who: 'SMS provider (Twilio-compatible, channel `sms`)',
-    when: 'an escalation step or a reminder to visiting staff',
+    when: 'an escalation step or a reminder to visiting staff; a notice to an `sms:` target; the text to the family before a visit or of a cancelled one (`sms:family`)',
     receives:
-      'the phone numbers of the configured contacts or the staff on the visit; the text carries the alarm number, its type, the staff id and device id, never a pupil',
+      "the phone numbers of the configured contacts, of the staff on the visit and of the pupil's family contact (`sms:family`: the first contact with a phone and parental responsibility, from `pupil_contacts`). An alarm's text carries the alarm number, its type, the visit number, the staff id and device id, never a pupil. A notice's text carries the visit number, the pupil's initials, the names of the staff and what they typed (a concern's or an incident's words, a cancellation's or a late return's reason, an incident's resolution note); a visit-record copy (`notices.visitRecord`) also the visit's address (usually the family's home) and the worker's phone number. The family's text is the school's words (`notices.familySms`: the school, the day of the visit, its number), which with the family's number tells the provider that the school is visiting that family",
   },
   {
     who: 'E-mail (SMTP server, channel `email`)',
-    when: 'as SMS',
+    when: 'as SMS, to `email:` targets',
     receives:
-      "the contacts' addresses; the same text, with the name of the account carrying the staff id and (when `http.publicUrl` is set) a link to the board",
+      "the addresses of the contacts, of the staff on the visit (`email:visiting-staff`) and, where `notices.cancelled` names `email:family`, of the pupil's family contact; an alarm's text as SMS, with the name of the account carrying the staff id and (when `http.publicUrl` is set) a link to the board; a notice's subject and text as SMS: the pupil's initials, the staff's names and words, and for a visit-record copy the family's home address and the worker's phone number",
   },
   {
     who: 'Microsoft Teams, Google Chat (incoming webhooks)',
-    when: 'as SMS',
-    receives: 'the same text in the configured channel',
+    when: 'an escalation step or a notice naming `teams` or `google-chat`',
+    receives:
+      "the same texts as SMS in the configured channel: an alarm's, or a notice's with the pupil's initials, the staff's names and words, and for a visit-record copy the family's home address and the worker's phone number",
   },
   {
     who: 'Signed webhook (channel `webhook`)',
-    when: 'as SMS',
-    receives: 'the alarm id, type, step, staff id and device id (JSON, signed)',
+    when: 'an escalation step or a notice naming `webhook`',
+    receives:
+      "an alarm's id, type, step, staff id, device id and text; a notice's id, subject and text (the same words as SMS: the pupil's initials, the staff's names and words, and for a visit-record copy the family's home address and the worker's phone number) (JSON, signed)",
+  },
+  {
+    who: 'Voice calls (channel `call`, on the SMS provider’s account)',
+    when: 'an escalation step naming `call:`',
+    receives:
+      "the phone numbers of the group; the spoken alarm: the school, the alarm's type, the name of the person it is about (else their staff id or the device id) and the time, never a pupil, an address or a visit's details",
+  },
+  {
+    who: 'Web Push services (the browser’s own push service, channel `push`)',
+    when: 'an escalation step naming `push:`',
+    receives:
+      "the browser's push address and a message encrypted to the browser (RFC 8291), which only it can read: the alarm's type, the name of the person it is about and the time",
   },
   {
     who: 'Fob vendor gateway (MQTT broker / webhook sender)',
