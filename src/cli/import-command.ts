@@ -88,9 +88,17 @@ export async function importCommand(
 ): Promise<number> {
   const { config } = deps;
   const school = pickSchool(config, opts.school);
-  const format = await formatFor(file, school, opts.format);
+  // Before anything opens it: a folder (a path ending in / from tab completion), a pipe or a device
+  // is refused by name, as the drop folder refuses them — never opened (a pipe would wait for ever).
   const size = await stat(file).then(
-    (s) => s.size,
+    (s) => {
+      if (!s.isFile())
+        throw doorstepError(
+          'USAGE',
+          `${file} is not a file (a folder, pipe or device): give the export file itself`,
+        );
+      return s.size;
+    },
     (err) => {
       throw doorstepError(
         'USAGE',
@@ -98,6 +106,7 @@ export async function importCommand(
       );
     },
   );
+  const format = await formatFor(file, school, opts.format);
   const progress = deps.progress(size);
   return deps.withStore(async (db) => {
     const ctx = importContextFor(school, new Date(), {

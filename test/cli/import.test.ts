@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -138,6 +139,20 @@ describe('doorstep import', () => {
     expect(wrong.stderr()).toContain(
       'unexpected root element <CTfile>: expected <SuperStarReport> (pupils report) or <SessionAttendances> (marks); this is a CTF file: import it with --format ctf',
     );
+  });
+
+  it('refuses a folder or a pipe given as the file by name (exit 64), never opening it', async () => {
+    const pipe = join(dir, 'export.pipe');
+    execFileSync('mkfifo', [pipe]);
+    for (const path of [`${dir}/`, pipe]) {
+      const r = runCli(['import', path, '--config', config], env);
+      // A pipe opened would wait for ever for a writer: the test would end at its time limit.
+      expect((await r.exited).code, r.stderr()).toBe(64);
+      expect(r.stderr()).toContain(
+        `${path} is not a file (a folder, pipe or device): give the export file itself`,
+      );
+      expect(r.stderr()).not.toMatch(/unexpected error|EISDIR/);
+    }
   });
 
   it('refuses an unknown format', async () => {
