@@ -245,3 +245,38 @@ export function fobsSettings(secret: SecretField) {
 }
 
 export type FobsSettings = z.output<ReturnType<typeof fobsSettings>>;
+
+/** The characters an MQTT topic level cannot carry as text: its separator and wildcards (NUL, a control character, is refused for every id). */
+const TOPIC_LEVEL_UNSAFE = /[/+#]/;
+
+/**
+ * A fob's `deviceId` that no MQTT topic level can carry, where the school's fobs arrive on a feed
+ * whose topic names the device (`{device}`, or its only `+`: `deviceBinding: topic`) — the school's
+ * own, or, for a school with no feed of its own, one of the trust's (its alarms reach it through
+ * those). The gateway publishes "PS/0001" to `…/fobs/PS/0001/events`, a level more than
+ * `…/fobs/+/events` matches: the broker never delivers it, the wearer's SOS is lost and nothing says
+ * so. A `+` or `#` is refused by the broker in a topic name. A webhook-only trust may keep such ids.
+ */
+export function deviceIdTopicProblems(
+  schools: readonly { fobs: FobsSettings }[],
+): { path: (string | number)[]; input: string; message: string }[] {
+  const topicBound = (s: { fobs: FobsSettings }) =>
+    s.fobs.transports.some((t) => t.kind === 'mqtt' && t.deviceBinding === 'topic');
+  const trustHasOne = schools.some(topicBound);
+  return schools.flatMap((s, i) => {
+    const own = s.fobs.transports.length > 0;
+    if (own ? !topicBound(s) : !trustHasOne) return [];
+    const whose = own ? "this school's" : "the trust's (this school has no feed of its own)";
+    return s.fobs.devices.flatMap((d, j) =>
+      TOPIC_LEVEL_UNSAFE.test(d.deviceId)
+        ? [
+            {
+              path: ['schools', i, 'fobs', 'devices', j, 'deviceId'],
+              input: d.deviceId,
+              message: `expected a device id without /, + or #: ${whose} fobs arrive on an MQTT topic that names the device in one level ({device}), which such an id cannot be — its gateway's messages would never reach Doorstep and the wearer's SOS would be lost`,
+            },
+          ]
+        : [],
+    );
+  });
+}

@@ -9,6 +9,7 @@ import {
   sep,
 } from 'node:path';
 import * as z from 'zod';
+import { deviceIdTopicProblems } from '../../connectors/fob/settings.ts';
 import { recordSinkProblems } from '../../connectors/records/settings.ts';
 import type { Secret } from '../core/secret.ts';
 import { folderPath, NO_ECHO, type SecretField, settingId } from '../core/settings.ts';
@@ -92,6 +93,7 @@ export function buildConfigSchema(sources: SecretSources) {
       checkWebhookSecretsApart(cfg, ctx);
       checkDropFoldersApart(cfg, ctx);
       checkMisSourcesApart(cfg, ctx);
+      for (const p of deviceIdTopicProblems(cfg.schools)) ctx.addIssue({ code: 'custom', ...p });
       cfg.schools.forEach((school, i) => {
         // A CTF says only by URN whose it is (connectors/mis/ctf/reader.ts): without the school's own,
         // every CTF with another destination would be read as a transfer and give none of its marks.

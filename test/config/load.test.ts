@@ -415,6 +415,62 @@ schools:
     ]);
   });
 
+  it('refuses a device id with /, + or # where its fobs arrive on an MQTT topic that names the device (the broker would never deliver them)', () => {
+    const mqtt = (binding = '') =>
+      `        - { kind: mqtt, url: "mqtts://broker.example.org:8883", topics: ["doorstep/s/fobs/{device}/events"]${binding} }\n`;
+    const school = (transports: string) => `${MINIMAL}    fobs:
+      transports:
+${transports}      devices:
+        - { deviceId: "PS/0001", staffId: a }
+        - { deviceId: "PS+0002", staffId: b }
+        - { deviceId: "PS#0003", staffId: c }
+        - { deviceId: "PS-\\x000004", staffId: d }
+        - { deviceId: PS-0005, staffId: e }
+`;
+    const why =
+      "expected a device id without /, + or #: this school's fobs arrive on an MQTT topic that names the device in one level ({device}), which such an id cannot be — its gateway's messages would never reach Doorstep and the wearer's SOS would be lost";
+    const spacing =
+      'expected a device id without spacing at its ends or control or invisible characters (ids are matched exactly: a fob sending its id plainly would be raised as an unknown device)';
+    // NUL (as any control character) is refused for every device id, MQTT or not.
+    expect(problems(school(mqtt()))).toEqual([
+      `schools[0].fobs.devices[0].deviceId (line 13): ${why}, got "PS/0001"`,
+      `schools[0].fobs.devices[1].deviceId (line 14): ${why}, got "PS+0002"`,
+      `schools[0].fobs.devices[2].deviceId (line 15): ${why}, got "PS#0003"`,
+      `schools[0].fobs.devices[3].deviceId (line 16): ${spacing}, got "PS-\\u00000004"`,
+    ]);
+    // A webhook-only school, or a gateway's topics that name no device: the id is the payload's.
+    const kept = (transports: string) =>
+      parseConfigText(school(transports).replace(/^.*PS-\\x000004.*\n/m, ''), {
+        env: { S: `whsec_${'a'.repeat(44)}` },
+      }).ok;
+    expect(kept('        - { kind: webhook, profile: peoplesafe-style, secret: "${S}" }\n')).toBe(true);
+    expect(kept(mqtt(', deviceBinding: none'))).toBe(true);
+    expect(kept(mqtt())).toBe(false);
+    // A school with no feed of its own, in a trust whose feed names the device in its topic: its
+    // alarms come in on that feed.
+    const trust = `trust: { id: t, name: T }
+schools:
+  - id: alpha
+    name: Alpha
+    mis: { kind: csv, dropFolder: ./drop-a }
+    records: { sink: preview }
+    policies: [statutory]
+    fobs:
+      transports:
+${mqtt()}  - id: beta
+    name: Beta
+    mis: { kind: csv, dropFolder: ./drop-b }
+    records: { sink: preview }
+    policies: [statutory]
+    fobs:
+      devices:
+        - { deviceId: "PS/0009", staffId: z }
+`;
+    expect(problems(trust)).toEqual([
+      `schools[1].fobs.devices[0].deviceId (line 18): ${why.replace("this school's", "the trust's (this school has no feed of its own)")}, got "PS/0009"`,
+    ]);
+  });
+
   it('reports YAML syntax errors with their line', () => {
     expect(problems('trust:\n  id: t\n   name: x\n')[0]).toMatch(/^yaml \(line 2\): Nested mappings/);
   });
