@@ -1,4 +1,5 @@
 import { isIsoDate, londonDate } from '../../src/domain/attendance/dates.ts';
+import { readDestination } from './destination-words.ts';
 import { malformed } from './errors.ts';
 import type { Address, ContactRecord, MarkRecord, PupilFlags, PupilRecord, Where } from './types.ts';
 import { upnOf } from './upn.ts';
@@ -264,44 +265,21 @@ function carried(row: Row, cols: PupilColumns) {
 }
 
 /**
- * What an export's Destination says when it says, in so many words, that nobody knows where the
- * pupil went — matched ignoring case, spacing and punctuation: "Unknown", "Not known", "Destination
- * unknown", "CME", "Child missing education", the CTF's lost-pupil code `MMM`/`MMMM` (`MMMMMMM`).
- * Nothing else is read as unknown: an empty cell is a destination not recorded, which says nothing of
- * whether anyone knows it.
+ * A leaving's destination as the row gives it (`readDestination`): a named one, one said to be
+ * unknown, or none given — an empty cell, or one that says nothing of where the pupil went ("N/A",
+ * "TBC", "-").
  */
-const UNKNOWN_DESTINATION = new Set([
-  'unknown',
-  'not known',
-  'destination unknown',
-  'unknown destination',
-  'destination not known',
-  'cme',
-  'c m e',
-  'child missing education',
-  'child missing from education',
-  'children missing education',
-  'children missing from education',
-  'mmm mmmm',
-  'mmmmmmm',
-]);
-
-/** Whether a Destination's text says that nobody knows where the pupil went (`UNKNOWN_DESTINATION`). */
-export function destinationSaysUnknown(text: string): boolean {
-  return UNKNOWN_DESTINATION.has(
-    text
-      .toLowerCase()
-      .replace(/[^a-z]+/g, ' ')
-      .trim(),
-  );
-}
-
-/** A leaving's destination as the row gives it: a named one, one said to be unknown, or none given. */
 function leavingOf(row: Row, cols: PupilColumns, on: string): NonNullable<PupilRecord['leaving']> {
   const destination = row.get(cols.destination);
-  return destination !== null && destinationSaysUnknown(destination)
-    ? { on, destination: null, noDestination: 'unknown' }
-    : { on, destination };
+  if (destination === null) return { on, destination: null };
+  switch (readDestination(destination)) {
+    case 'unknown':
+      return { on, destination: null, noDestination: 'unknown' };
+    case 'none':
+      return { on, destination: null };
+    case 'named':
+      return { on, destination };
+  }
 }
 
 export function rowToPupil(row: Row, cols: PupilColumns): PupilRecord {

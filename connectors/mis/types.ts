@@ -106,11 +106,11 @@ export interface MarkRemoval {
 /**
  * Why a leaver's `destination` is null though the MIS said something of where they went:
  * `unknown`, it says in so many words that nobody knows (a destination of "Unknown", "Not known",
- * "CME", the CTF's lost-pupil `MMM`/`MMMM`) — the one case that is a child missing education by the
+ * "N/K", "CME", the CTF's lost-pupil `MMM`/`MMMM`: connectors/mis/destination-words.ts) — the one case that is a child missing education by the
  * roll; `too-long`, it named a destination too long to keep (a destination all the same, never read
  * as unknown). Absent with no destination, the MIS gave none — the source reads no destination
  * (Arbor's deleted students, Wonde's leavers), the export has no Destination column, or its cell is
- * empty (not recorded) — which says nothing of whether anyone knows where the pupil went.
+ * empty (not recorded) or says nothing of where the pupil went ("N/A", "TBC", "-") — which says nothing of whether anyone knows where the pupil went.
  */
 export type NoDestination = 'unknown' | 'too-long';
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nock from 'nock';
@@ -186,6 +186,83 @@ describe('leavers → a children-missing-education check where the pack asks', (
     const again = await importCsv('back-4.csv', row('10/12/2025', 'Moved abroad'), '2025-12-11');
     expect(again.changedPupils).toEqual(['1001']);
     expect((await pupil())!.left_on).toBe('2025-12-10');
+  });
+
+  it('a Destination that says nothing ("N/A", "-") is no destination given, "N/K" one nobody knows: both still judged on every rule', async () => {
+    const header = 'ID,UPN,Legal Forename,Legal Surname,DOB,Date of Leaving,Destination\n';
+    await importCsv(
+      'pupils-na.csv',
+      `${header}1001,A123456789012,Ada,Lovelace,2014-01-02,19/11/2025,N/A\n` +
+        `1002,B123456789012,Ben,Hart,2014-03-04,19/11/2025,-\n` +
+        `1003,C123456789012,Cara,Dunn,2014-07-08,19/11/2025,N/K\n` +
+        `1004,D123456789012,Dev,Shah,2014-05-06,19/11/2025,Riverside Academy\n`,
+      '2025-11-19',
+    );
+    const { rows } = await db.query(`SELECT mis_id, left_to, left_to_unknown FROM pupils ORDER BY mis_id`);
+    expect(rows).toEqual([
+      { mis_id: '1001', left_to: null, left_to_unknown: false },
+      { mis_id: '1002', left_to: null, left_to_unknown: false },
+      { mis_id: '1003', left_to: null, left_to_unknown: true },
+      { mis_id: '1004', left_to: 'Riverside Academy', left_to_unknown: false },
+    ]);
+    // Away (G) every session of the 20 school days before leaving (half term passed over).
+    const days: string[] = [];
+    for (
+      let d = new Date('2025-10-15T12:00:00Z');
+      d <= new Date('2025-11-18T12:00:00Z');
+      d.setUTCDate(d.getUTCDate() + 1)
+    ) {
+      const iso = d.toISOString().slice(0, 10);
+      if (d.getUTCDay() % 6 !== 0 && (iso < '2025-10-25' || iso > '2025-11-02')) days.push(iso);
+    }
+    expect(days).toHaveLength(20);
+    const uk = (iso: string) => iso.split('-').reverse().join('/');
+    await importCsv(
+      'marks-na.csv',
+      `PersonID,AttendanceDate,AM,PM\n${['1001', '1002', '1003', '1004']
+        .flatMap((id) => days.map((d) => `${id},${uk(d)},G,G\n`))
+        .join('')}`,
+      '2025-11-19',
+    );
+    await evaluate(kings, '2025-11-25', 'all');
+    const reviewed = (await listEpisodes(db, 'alpha'))
+      .filter((e) => e.ruleKey === 'statutory:removal-from-roll-review-20')
+      .map((e) => e.pupilMisId)
+      .sort();
+    // Only the pupil whose export named where they went is out of the removal review.
+    expect(reviewed).toEqual(['1001', '1002', '1003']);
+  });
+
+  it('placeholders stored as destinations before are cleared by migration 077, named ones in any script kept', async () => {
+    const stored = ['N/A', '-', 'TBC', '…', 'n/k', 'Riverside Academy', '北京第一中学', 'None Such Academy'];
+    await importCsv(
+      'pupils-077.csv',
+      `ID,Legal Forename,Legal Surname,Date of Leaving,Destination\n${stored
+        .map((_, i) => `${3001 + i},P,Q${i},14/11/2025,Somewhere\n`)
+        .join('')}`,
+      '2025-11-17',
+    );
+    for (const [i, to] of stored.entries())
+      await db.query(`UPDATE pupils SET left_to = $2 WHERE mis_id = $1`, [String(3001 + i), to]);
+    await db.query(
+      readFileSync(
+        new URL('../../src/store/migrations/077_leaving_destination_placeholders.sql', import.meta.url),
+        'utf8',
+      ),
+    );
+    const { rows } = await db.query(
+      `SELECT left_to, left_to_unknown FROM pupils WHERE mis_id LIKE '30%' ORDER BY mis_id`,
+    );
+    expect(rows).toEqual([
+      { left_to: null, left_to_unknown: false },
+      { left_to: null, left_to_unknown: false },
+      { left_to: null, left_to_unknown: false },
+      { left_to: null, left_to_unknown: false },
+      { left_to: null, left_to_unknown: true },
+      { left_to: 'Riverside Academy', left_to_unknown: false },
+      { left_to: '北京第一中学', left_to_unknown: false },
+      { left_to: 'None Such Academy', left_to_unknown: false },
+    ]);
   });
 
   it("a school whose packs do not ask raises nothing for a leaver — King's Gomer's as shipped among them", async () => {
