@@ -6,6 +6,7 @@ import { fobRoutingGap } from '../checks/fob-routing.ts';
 import { gatewayTopicGaps } from '../checks/fob-topics.ts';
 import { genericTypeGaps } from '../checks/fob-types.ts';
 import { fobWatchGap } from '../checks/fob-watch.ts';
+import { mqttPlaintextGaps } from '../checks/mqtt-plaintext.ts';
 import { outsideConfigWords } from '../checks/outside-config.ts';
 import { pushOptedIn } from '../checks/push-reach.ts';
 import { isWarning, ladderReachability, noticeGaps } from '../checks/reachability.ts';
@@ -169,6 +170,7 @@ export async function checkCommand(opts: { config: string }, out: (line: string)
     if (sharedFrom) out(`  WARN: ${s.id} ${sharedFrom}`);
     for (const gap of genericTypeGaps(s)) out(`  WARN: ${s.id} ${gap}`);
     for (const gap of gatewayTopicGaps(s)) out(`  WARN: ${s.id} ${gap}`);
+    for (const gap of mqttPlaintextGaps(s)) out(`  WARN: ${s.id} ${gap}`);
     const runsOut = calendarEnds(s, londonDate(new Date()));
     if (runsOut) out(`  WARN: ${s.id} ${runsOut}`);
     if (s.calendar.terms.length === 0) {
