@@ -2,7 +2,7 @@ import { londonDate, londonMinutes } from '../domain/attendance/dates.ts';
 import type { ClosedDay } from '../domain/calendar.ts';
 import { e164 } from '../domain/phone-key.ts';
 import { DEPARTURE_FIELDS, departureFindings, type Finding } from '../domain/visits/departure-findings.ts';
-import { mayNameLead } from '../domain/visits/lifecycle.ts';
+import { decide, mayNameLead } from '../domain/visits/lifecycle.ts';
 import { flagMinimum, flagsSinceAssessed, higherRisk, type VisitRules } from '../domain/visits/rules.ts';
 import { doorstepError, isDoorstepError } from '../errors.ts';
 import { addressFlagsFor } from '../store/address-flags.ts';
@@ -11,7 +11,7 @@ import type { Queryable } from '../store/db.ts';
 import { holdAccounts, type User, userById } from '../store/users.ts';
 import { markDeparted } from '../store/visit-changes.ts';
 import { staffCompetence } from '../store/visit-queries.ts';
-import { getVisit, type Vehicle, type VisitRow } from '../store/visits.ts';
+import { getVisit, lifecycleOf, type Vehicle, type VisitRow } from '../store/visits.ts';
 import { calendarFor } from '../triggers/calendar-for.ts';
 import { actorOf, assertMayActOn, knownSchool, userMaySeeSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
@@ -78,7 +78,9 @@ async function goingStaff(
 
 /**
  * Who is out on the visit: its lead; for a visit nobody leads yet, the lead named in the request,
- * else the person departing when they are visiting staff of the school. Never anyone else — the
+ * else the person saying they go (`go-on-visit`) or departing when they are visiting staff of the
+ * school (departing, only one who is also the office or safeguarding: visiting staff alone say they
+ * go first, the lifecycle's `depart`). Never anyone else — the
  * office recording a departure must not become the worker being watched (their phone, their fob,
  * their name on the alarms), leaving the real worker without their phone page.
  */
@@ -261,6 +263,10 @@ export async function departVisit(deps: VisitDeps, user: User, visitId: string, 
     assertMayActOn(user, v);
     const rules = deps.rulesFor(v.schoolId);
     const now = deps.now();
+    // Whether this person may leave on it at all, before what the form lacks: visiting staff on a
+    // visit nobody leads are told to say they are going first and read the pupil's flags (`depart`).
+    const may = decide('depart', lifecycleOf(v, now), actorOf(user), rules);
+    if (!may.ok && may.why === 'who') throw doorstepError('FORBIDDEN', may.message);
     const { findings, lead: leadUser, phone, fob } = await checkDeparture(tx, deps, user, v, d, true);
     const lead = leadUser!.id;
     const school = knownSchool(deps.config, v.schoolId);

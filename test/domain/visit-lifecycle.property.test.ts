@@ -36,7 +36,8 @@ import { visitBeforeLeaving } from '../helpers/lifecycle.ts';
  *    are running late; then, and only then, the cancellation for lateness past its limit; that notice
  *    recorded only while out, before the wait is over, once — and it keeps the worker watched;
  *  - "I'll go on this visit" only before leaving, on a visit nobody leads (visiting staff themselves,
- *    or the office naming who goes); "I am not going after all" only before leaving, by its lead, the
+ *    or the office naming who goes); leaving only by the people on the visit or the office (visiting
+ *    staff say they go first); "I am not going after all" only before leaving, by its lead, the
  *    office or safeguarding (never the partner or a colleague), never on a visit on the way to or
  *    from work; once it has left it always has a lead;
  *  - a visit leaves only once authorised (or signed) where the pack requires it, and a change of
@@ -386,9 +387,9 @@ function apply(w: World, s: Extract<Step, { kind: 'act' }>, e: Effect): void {
       break;
     case 'depart':
       v.departedAt = at(w);
-      // Someone goes: the lead, else the visiting staff member who takes it, else (the office
-      // recording it) the lead they name.
-      v.leadUserId ??= actor.roles.includes('visiting-staff') ? actor.id : 'lead';
+      // Someone goes: the lead, else (the office recording it) the lead they name — visiting staff
+      // take a visit nobody leads before leaving (go-on-visit), never on the departure form.
+      v.leadUserId ??= 'lead';
       if (v.leadUserId !== 'partner') v.partnerUserId = 'partner';
       v.hasSafeWord = s.safeWord;
       break;
@@ -529,6 +530,17 @@ function checkState(w: World, rules: VisitRules): void {
       if (!onIt) same(allowed.includes(own), false, `${name} not on the visit may ${own}`);
       if (onIt) same(allowed.includes(recorded), false, `${name} on the visit may ${recorded}`);
     }
+    // Leaving, where the state allows it: the people on the visit, or the office, safeguarding or
+    // admin recording it for whoever goes — never visiting staff on a visit they are not on, one
+    // nobody leads included: they say "I'll go on this visit" first, which shows them the pupil's
+    // flags and the family's contacts before the departure form has them confirm they read them.
+    const depart = decisions.find(([a]) => a === 'depart')![1];
+    if (depart.ok || depart.why === 'who')
+      same(
+        depart.ok,
+        onIt || OFFICE_LIKE.includes(name),
+        `depart by ${name} (${v.status}, lead ${v.leadUserId}, on it ${onIt})`,
+      );
   }
 
   if (out) {

@@ -584,9 +584,13 @@ describe('before leaving, on a phone', () => {
     // No departure form yet, nor its "I have read the risk notes and address flags" box.
     expect(await page.locator('form#depart').count()).toBe(0);
     expect(await page.locator('#f-risksRead').count()).toBe(0);
+    // The server does not let Vic leave on it yet (no `depart`): "Leaving now" offers "I'll go" instead.
     expect(await page.locator('#leaving').textContent()).toMatch(
       /Nobody leads this visit yet\. Going on it\? Say so first/,
     );
+    expect(
+      await page.locator('#leaving').getByRole('button', { name: "I'll go on this visit" }).count(),
+    ).toBe(1);
     await page.locator('#pupil-flags').getByRole('button', { name: "I'll go on this visit" }).click();
     await page.getByText('From the MIS:').waitFor();
     expect(await page.locator('#pupil-flags-h + p').textContent()).toBe('From the MIS: CP plan');

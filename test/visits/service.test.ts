@@ -11,6 +11,7 @@ import { setAppointment } from '../../src/visits/appointment.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { approveCommute } from '../../src/visits/commute.ts';
 import { departureCheck } from '../../src/visits/departure.ts';
+import { goOnVisit } from '../../src/visits/going.ts';
 import { approveOutOfHours } from '../../src/visits/out-of-hours.ts';
 import { cancelParentLate, cancelVisit, recordNoAnswer, recordOutcome } from '../../src/visits/outcome.ts';
 import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../src/visits/request.ts';
@@ -189,6 +190,9 @@ describe('the visit register', () => {
       skipped: [],
     });
     expect((await getVisit(db, a))!.authorisationNote).toBe('day list signed');
+    // Asked for by the office, nobody leads them: the visiting staff say they are going first.
+    await goOnVisit(deps, staff, a);
+    await goOnVisit(deps, staff, b);
     // 2.5: the School Business Manager assesses the risk before any visit.
     const unassessed = await refusal(
       departTold(deps, staff, a, {
@@ -225,7 +229,7 @@ describe('the visit register', () => {
     expect(noAppointment.message).toMatch(/an appointment must be made first/);
   });
 
-  /** A Thames View visit at 11:00 on the day's list, signed by the Headteacher (not yet assessed). */
+  /** A Thames View visit at 11:00 on the day's list, signed by the Headteacher (not yet assessed), the staff going on it. */
   const signedThamesVisit = async () => {
     const id = await requestVisit(deps, office, {
       schoolId: 'thames',
@@ -234,6 +238,7 @@ describe('the visit register', () => {
       appointmentTime: '11:00',
     });
     await signDayList(deps, head, 'thames', '2026-11-23', [id]);
+    await goOnVisit(deps, staff, id);
     return id;
   };
 
@@ -783,12 +788,18 @@ describe('review 2: the watch cannot be pushed out, the office is never the work
       );
       await db.query('UPDATE users SET disabled = false WHERE id = $1', [partner.id]);
       expect((await getVisit(db, id))!.status).toBe('authorised');
-      // Visiting staff take it as its lead themselves: naming a colleague (who would be out, watched
-      // and alarmed without knowing, on a phone and safe word someone else chose) is refused.
-      const forOther = await refusal(departTold(deps, partner, id, { ...go, leadUserId: staff.id }));
-      expect(forOther.code).toBe('DOORSTEP_FORBIDDEN');
-      expect(forOther.message).toMatch(/^leadUserId: you take a visit nobody leads as its lead yourself/);
-      expect((await getVisit(db, id))!.status).toBe('authorised');
+      // Visiting staff do not leave on a visit nobody leads, for themselves or naming a colleague:
+      // they say they are going first ("I'll go on this visit"), which shows them the pupil's flags
+      // and the family's contacts — the form's "I have read them" would confirm what they were never
+      // shown — and a colleague would be out, watched and alarmed without knowing.
+      const refusedToStaff =
+        /^nobody leads this visit yet: say you are going on it first \(I'll go on this visit\), and read the pupil's flags/;
+      for (const named of [{}, { leadUserId: partner.id }, { leadUserId: staff.id }]) {
+        const own = await refusal(departTold(deps, partner, id, { ...go, ...named }));
+        expect(own.code).toBe('DOORSTEP_FORBIDDEN');
+        expect(own.message).toMatch(refusedToStaff);
+      }
+      expect((await getVisit(db, id))!).toMatchObject({ status: 'authorised', leadUserId: null });
 
       await departTold(deps, office, id, { ...go, leadUserId: staff.id });
       const v = (await getVisit(db, id))!;

@@ -148,11 +148,12 @@ async function load(bounded = false) {
     if (can('approve-out-of-hours')) parts.push(outOfHoursForm(d));
     // Visiting staff say they are going before the departure form ("I'll go on this visit"): the
     // pupil's flags and the family's contacts are then read before they confirm they have read them.
-    // The office names whoever goes on the form itself.
+    // Until then the server does not let them leave (no `depart`); `departsIfGoing` says they could
+    // once they say so. The office names whoever goes on the form itself.
     // The policy says no visit at this risk level: no leaving form, but what to do instead (the server's words).
     if (d.riskRefusal) parts.push(riskRefused(d.riskRefusal));
-    else if (can('depart'))
-      parts.push(v.leadUserId === null && !d.mayNameLead ? goingFirst(d, can) : departForm(d));
+    else if (can('depart')) parts.push(departForm(d));
+    else if (d.departsIfGoing) parts.push(goingFirst(d, can));
     if (can('not-going')) parts.push(notGoingForm(d));
   }
   if (d.out) {

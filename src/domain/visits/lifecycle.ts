@@ -30,7 +30,8 @@ import { mayApproveCommute, mayAssessRisk, mayAuthorise, type VisitRules } from 
  *   requested · authorised: set-appointment (Thames View 2.7: the appointment's time)
  *   requested · authorised, nobody leading it: go-on-visit ("I'll go on this visit": visiting staff
  *     take it as its lead before the departure form, so the pupil's flags and the family's contacts
- *     are shown to them before they leave; the office names who goes) — and back: not-going (its
+ *     are shown to them before they leave; the office names who goes — on it, or on the departure
+ *     form; visiting staff depart only a visit they are on) — and back: not-going (its
  *     lead, the office or safeguarding; not a visit on the way to or from work, its lead's journey)
  *   requested · authorised ─change-date─► requested (what was given for the old day withdrawn:
  *     authorisation — a day's list is signed for its day —, assessments, approvals, the family's notice)
@@ -287,10 +288,18 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     refusal: 'the school’s policy names who signs the day’s list',
     effect: () => ({ ...none, status: 'authorised' }),
   },
+  // Visiting staff leave only on a visit they are on: on one nobody leads they say "I'll go on this
+  // visit" first (`go-on-visit`), which shows them the pupil's flags and the family's contacts
+  // (`seesPupilDetails`) before the departure form has them confirm they read them — taking the lead
+  // on the form itself would have them confirm what they were never shown. The office, safeguarding
+  // and admin (who see every visit's details) record a departure naming whoever goes.
   depart: {
     from: (v, r) => v.status === 'authorised' || (v.status === 'requested' && !r.authorisation.required),
-    who: (a, v) => onVisit(a, v) || mayTake(a, v) || staffRole(a),
-    refusal: 'this visit is not yours',
+    who: (a, v) => onVisit(a, v) || staffRole(a),
+    refusal: (a, v) =>
+      mayTake(a, v)
+        ? "nobody leads this visit yet: say you are going on it first (I'll go on this visit), and read the pupil's flags and the family's contacts, before you leave"
+        : 'this visit is not yours',
     effect: () => ({ status: 'departed', monitoring: 'start', clears: [], clearedAs: null }),
   },
   // "I have arrived" and "Check in: I am safe" are the worker's own word, from their phone. Someone

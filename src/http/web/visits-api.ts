@@ -6,7 +6,14 @@ import { findSchool } from '../../config/school-of.ts';
 import { londonDate } from '../../domain/attendance/dates.ts';
 import { holdsRole } from '../../domain/roles.ts';
 import { type Evidence, firstDayOf } from '../../domain/triggers/finding.ts';
-import { allowedActions, helpAfterBack, isOut, mayNameLead, onVisit } from '../../domain/visits/lifecycle.ts';
+import {
+  allowedActions,
+  decide,
+  helpAfterBack,
+  isOut,
+  mayNameLead,
+  onVisit,
+} from '../../domain/visits/lifecycle.ts';
 import { ownReturnTimeClosed, ownReturnTimeLatest } from '../../domain/visits/return-time.ts';
 import { FAMILY_NOTICE_METHODS, flagMinimum, higherRisk } from '../../domain/visits/rules.ts';
 import { nextVisitCheck } from '../../domain/visits/watch.ts';
@@ -292,6 +299,15 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       pupilDetailsIfGoing: seen.pupilDetailsWithheld
         ? v.leadUserId === null && seesPupilDetails(user, { ...v, leadUserId: user.id }, rules)
         : null,
+      /**
+       * Nobody leads it, and this person (visiting staff) would take it: whether they could leave on
+       * it once they say they are going. Until then the departure is not theirs (`depart`): the page's
+       * "Leaving now" says to say "I'll go on this visit" first, not the departure form.
+       */
+      departsIfGoing:
+        actions.includes('go-on-visit') &&
+        !mayNameLead(actorOf(user)) &&
+        decide('depart', { ...lifecycle, leadUserId: user.id }, actorOf(user), rules).ok,
       addressFlags: flags,
       /** The level departure is checked against: the assessed (or proposed) one, raised by any address flag. */
       effectiveRisk,

@@ -129,6 +129,39 @@ describe("I'll go on this visit", () => {
     expect(rows).toEqual([{ action: 'visit.lead-named', actor: `user:${users.sam!.id}` }]);
   });
 
+  it('leaving is not theirs until they say they go: the departure is refused, the page offers "I\'ll go" first', async () => {
+    const id = await authorisedUnled();
+    const before = await view('sam', id);
+    // No departure form for Sam (the server does not let Sam leave), but "I'll go" and then it.
+    expect(before.actions).not.toContain('depart');
+    expect(before.actions).toContain('go-on-visit');
+    expect(before.departsIfGoing).toBe(true);
+    // Straight from the API, the risks "read" that were never shown: refused, saying what to do.
+    const go = {
+      expectedReturnAt: new Date(now.getTime() + 3_600_000).toISOString(),
+      risksRead: true,
+      onFoot: true,
+      identification: true,
+    };
+    for (const body of [go, { ...go, leadUserId: users.sam!.id }]) {
+      const left = await call('sam', 'POST', `/api/visits/${id}/depart`, body);
+      expect(left.statusCode, left.body).toBe(403);
+      expect(left.json().message).toBe(
+        "nobody leads this visit yet: say you are going on it first (I'll go on this visit), and read the pupil's flags and the family's contacts, before you leave",
+      );
+    }
+    const still = await view('office', id);
+    expect(still.visit).toMatchObject({ status: 'authorised', leadUserId: null, departedAt: null });
+    // The office, who sees every visit's details, records a departure naming who goes.
+    expect(still.actions).toContain('depart');
+    expect(still.departsIfGoing).toBe(false);
+
+    expect((await call('sam', 'POST', `/api/visits/${id}/go-on-visit`, {})).statusCode).toBe(200);
+    const after = await view('sam', id);
+    expect(after.actions).toContain('depart');
+    expect(after.departsIfGoing).toBe(false);
+  });
+
   it('is refused once someone leads it, and says why', async () => {
     const id = await authorisedUnled();
     expect((await call('sam', 'POST', `/api/visits/${id}/go-on-visit`, {})).statusCode).toBe(200);
@@ -182,6 +215,8 @@ describe("I'll go on this visit", () => {
     const before = await view('sam', id);
     expect(before.actions).toContain('go-on-visit');
     expect(before.pupilDetailsIfGoing).toBe(false);
+    // Nor could it leave yet, whoever went: the page says nothing of leaving.
+    expect(before.departsIfGoing).toBe(false);
     expect((await call('sam', 'POST', `/api/visits/${id}/go-on-visit`, {})).statusCode).toBe(200);
     expect((await view('sam', id)).pupilDetailsWithheld).toBe(true);
     const auth = await call('dsl', 'POST', `/api/visits/${id}/authorise`, {
