@@ -224,7 +224,8 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
 
   /**
    * Readiness: Redis and the store answer (200, else 503). Which check failed and why (hosts,
-   * database, schema) is told only to a local probe (loopback, not through a proxy, and no proxy
+   * database, schema), and which warned (`warnings`: e.g. workers out at a school the config no
+   * longer holds), is told only to a local probe (loopback, not through a proxy, and no proxy
    * declared: `isLocalProbe`) and to a signed-in trust-wide admin; anyone else learns up or down.
    */
   app.get('/readyz', async (req, reply) => {
@@ -241,7 +242,16 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     return reply
       .code(down.length ? 503 : 200)
       .header('cache-control', 'no-store')
-      .send(detailed ? { status, down: down.map((r) => r.name), checks: results } : { status });
+      .send(
+        detailed
+          ? {
+              status,
+              down: down.map((r) => r.name),
+              warnings: results.filter((r) => r.ok && r.warning).map((r) => r.name),
+              checks: results,
+            }
+          : { status },
+      );
   });
 
   app.get('/metrics', async (req, reply) => {
