@@ -3,7 +3,13 @@ import type { ClosedDay } from '../domain/calendar.ts';
 import { e164 } from '../domain/phone-key.ts';
 import { DEPARTURE_FIELDS, departureFindings, type Finding } from '../domain/visits/departure-findings.ts';
 import { decide, mayNameLead } from '../domain/visits/lifecycle.ts';
-import { flagMinimum, flagsSinceAssessed, higherRisk, type VisitRules } from '../domain/visits/rules.ts';
+import {
+  flagMinimum,
+  flagsSinceAssessed,
+  higherRisk,
+  POLICY_EXEMPTION,
+  type VisitRules,
+} from '../domain/visits/rules.ts';
 import { doorstepError, isDoorstepError } from '../errors.ts';
 import { addressFlagsFor } from '../store/address-flags.ts';
 import { insertBoardEvent } from '../store/board.ts';
@@ -15,7 +21,8 @@ import { getVisit, lifecycleOf, type Vehicle, type VisitRow } from '../store/vis
 import { calendarFor } from '../triggers/calendar-for.ts';
 import { actorOf, assertMayActOn, knownSchool, userMaySeeSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
-import { exemptionsFor } from './family-notice.ts';
+import { EXEMPTION_WHY_WITHHELD, exemptionsFor } from './family-notice.ts';
+import { seesPupilDetails } from './pupil-details-for.ts';
 import { sendNotices } from './visit-notices.ts';
 import { visitRecordCopy } from './visit-record-copy.ts';
 
@@ -122,19 +129,26 @@ export async function leadOf(
 /** A departure being filled in on the visit page: everything may still be missing. */
 export type DepartureDraft = Partial<Departure>;
 
-/** The family notice recorded, with whether an exemption recorded still applies to the pupil. */
+/**
+ * The family notice recorded, with whether an exemption recorded still applies to the pupil. To those
+ * the pupil's details are withheld from (`seesDetails` false) neither which exemption it was nor why
+ * it stopped applying is said (`exemptionsShown`): only that it no longer does.
+ */
 async function familyNoticeNow(
   tx: Queryable,
   rules: VisitRules,
   v: VisitRow,
   told: { method: string | null; exemption: string | null },
   now: Date,
+  seesDetails: boolean,
 ) {
   if (!told.exemption) return told;
   const standing = (await exemptionsFor(tx, rules, v, now)).find((x) => x.id === told.exemption);
+  const shown = seesDetails ? told : { ...told, exemption: POLICY_EXEMPTION };
   // An exemption the school's policy no longer names stands for nothing: the family is told first.
-  if (!standing) return { ...told, exemptionLapsed: "the school's policy no longer names it" };
-  return { ...told, exemptionLapsed: standing.applies ? null : standing.why };
+  if (!standing) return { ...shown, exemptionLapsed: "the school's policy no longer names it" };
+  if (standing.applies) return { ...shown, exemptionLapsed: null };
+  return { ...shown, exemptionLapsed: seesDetails ? standing.why : EXEMPTION_WHY_WITHHELD };
 }
 
 /** What a departure would be checked against, and what it would record. */
@@ -235,7 +249,9 @@ async function checkDeparture(
     ...(leadUser ? { phone: phone !== null, fob: fob !== null } : {}),
     vehicle: Boolean(d.vehicle) || d.onFoot === true,
     vehicleInsured: !d.vehicle || d.vehicle.insuranceConfirmed === true,
-    familyNotice: v.familyNotice && (await familyNoticeNow(tx, rules, v, v.familyNotice, now)),
+    familyNotice:
+      v.familyNotice &&
+      (await familyNoticeNow(tx, rules, v, v.familyNotice, now, seesPupilDetails(user, v, rules))),
   });
   return { findings: [...refusals, ...findings], lead: leadUser, phone, fob };
 }

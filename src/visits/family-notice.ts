@@ -1,6 +1,6 @@
 import type { SchoolConfig } from '../config/schema.ts';
 import { londonClock, londonDate } from '../domain/attendance/dates.ts';
-import type { VisitRules } from '../domain/visits/rules.ts';
+import { POLICY_EXEMPTION, type VisitRules } from '../domain/visits/rules.ts';
 import { doorstepError } from '../errors.ts';
 import type { Queryable } from '../store/db.ts';
 import { familyTextOfDay, insertNotices } from '../store/notices.ts';
@@ -10,6 +10,7 @@ import type { User } from '../store/users.ts';
 import { saveFamilyNotice } from '../store/visit-changes.ts';
 import { knownSchool } from './access.ts';
 import { audit, change, must, mustLock, sameInstant, type VisitDeps } from './change.ts';
+import { seesPupilDetails } from './pupil-details-for.ts';
 import { sendNotices } from './visit-notices.ts';
 
 /** The date as a family reads it: "Tuesday 10 March". */
@@ -112,6 +113,34 @@ export async function exemptionsFor(
   });
 }
 
+/** Said in place of why an exemption applies, or does not, to those the pupil's details are withheld from. */
+export const EXEMPTION_WHY_WITHHELD = "why is shown to those who see the pupil's details";
+
+/**
+ * The exemptions as a person is shown them: each with why, where they see the pupil's details
+ * (`seesDetails`, `seesPupilDetails`); else whether one applies and no more — one POLICY_EXEMPTION
+ * when any does, none when none does. Which one, and why (an open trigger's title, the pupil off
+ * roll to nobody knows where), is the pupil's details: "Absence of a vulnerable pupil" fires only for
+ * the flags withheld. The person going still learns what the policy asks of them: whether the family
+ * is told first.
+ */
+export function exemptionsShown(seesDetails: boolean, all: ExemptionStanding[]): ExemptionStanding[] {
+  if (seesDetails) return all;
+  return all.some((x) => x.applies)
+    ? [
+        {
+          id: POLICY_EXEMPTION,
+          applies: true,
+          why: `the school's policy says the family need not be told first for this visit; ${EXEMPTION_WHY_WITHHELD}`,
+        },
+      ]
+    : [];
+}
+
+/** How a recorded exemption reads ("persistent absence"); POLICY_EXEMPTION to those who do not see the pupil's details. */
+export const exemptionWords = (seesDetails: boolean, id: string) =>
+  (seesDetails ? id : POLICY_EXEMPTION).replace(/-/g, ' ');
+
 /**
  * Before leaving, how the family was told of the visit — one of the ways the school's policy names
  * (a letter, printable from the visit page; a phone call; a text; in person; a written confirmation
@@ -151,15 +180,18 @@ export async function tellFamily(
   const notices = await change(deps, async (tx) => {
     const v = await mustLock(tx, visitId);
     must(deps, user, v, 'tell-family');
+    const rules = deps.rulesFor(v.schoolId);
+    // Which exemption applies, and why, is told only to those shown the pupil's details.
+    const sees = seesPupilDetails(user, v, rules);
     const told = v.familyNotice;
     if (input.replaces !== undefined && !sameInstant(input.replaces, told?.at ?? null))
       throw doorstepError(
         'CONFLICT',
         told
-          ? `how the family was told was recorded since this page was read (${told.method ?? `not told first: ${told.exemption}`}, ${londonClock(new Date(told.at))} on ${londonDate(new Date(told.at))}): read it — recording it again replaces it`
+          ? `how the family was told was recorded since this page was read (${told.method ?? `not told first: ${exemptionWords(sees, told.exemption ?? '')}`}, ${londonClock(new Date(told.at))} on ${londonDate(new Date(told.at))}): read it — recording it again replaces it`
           : 'how the family was told, as this page showed it, was withdrawn since (the visit moved to another day): read the visit again',
       );
-    const rule = deps.rulesFor(v.schoolId).familyNotice!;
+    const rule = rules.familyNotice!;
     if (input.method && !(rule.methods as readonly string[]).includes(input.method))
       throw doorstepError(
         'BAD_REQUEST',
@@ -176,22 +208,37 @@ export async function tellFamily(
         'POLICY',
         "method: the written confirmation is of the appointment: record the appointment's time first",
       );
-    if (input.exemption && !rule.exemptions.some((x) => x.id === input.exemption))
+    if (
+      input.exemption &&
+      input.exemption !== POLICY_EXEMPTION &&
+      !rule.exemptions.some((x) => x.id === input.exemption)
+    )
       throw doorstepError(
         'BAD_REQUEST',
         rule.exemptions.length
           ? `exemption: expected one of ${rule.exemptions.map((x) => x.id).join(', ')} (the school's policy)`
           : "exemption: the school's policy allows none",
       );
+    // The exemption recorded: the one named, or for POLICY_EXEMPTION (what those the pupil's details
+    // are withheld from are offered) the first of the policy's that applies.
+    let exemption = input.exemption ?? null;
     if (input.exemption) {
-      const standing = (await exemptionsFor(tx, deps.rulesFor(v.schoolId), v, now)).find(
-        (x) => x.id === input.exemption,
-      )!;
+      const standings = await exemptionsFor(tx, rules, v, now);
+      const standing =
+        input.exemption === POLICY_EXEMPTION
+          ? (standings.find((x) => x.applies) ?? null)
+          : standings.find((x) => x.id === input.exemption)!;
+      if (!standing)
+        throw doorstepError(
+          'POLICY',
+          `exemption: none of the school's policy applies to this visit's pupil: ${sees ? standings.map((x) => `${x.id.replace(/-/g, ' ')}: ${x.why}`).join('; ') || 'it names none' : EXEMPTION_WHY_WITHHELD}; tell the family first`,
+        );
       if (!standing.applies)
         throw doorstepError(
           'POLICY',
-          `exemption: ${input.exemption.replace(/-/g, ' ')} does not apply to this visit's pupil: ${standing.why}; tell the family first`,
+          `exemption: ${input.exemption.replace(/-/g, ' ')} does not apply to this visit's pupil: ${sees ? standing.why : EXEMPTION_WHY_WITHHELD}; tell the family first`,
         );
+      exemption = standing.id;
     }
     const school = knownSchool(deps.config, v.schoolId);
     // Where Doorstep can send it, it does: the text is then sent to the family's contact and its
@@ -235,7 +282,7 @@ export async function tellFamily(
     }
     await saveFamilyNotice(tx, visitId, {
       method: input.method ?? null,
-      exemption: input.exemption ?? null,
+      exemption,
       note: input.note?.trim() || null,
       at: now.toISOString(),
       by: user.id,
@@ -251,7 +298,7 @@ export async function tellFamily(
       { familyNotice: told ? (told.method ?? told.exemption) : null, ...(told ? { replaced: told } : {}) },
       {
         method: input.method ?? null,
-        exemption: input.exemption ?? null,
+        exemption,
         noticeId: ids[0] ?? null,
         ...(sentBy ? { sentBy } : {}),
       },

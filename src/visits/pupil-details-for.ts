@@ -1,5 +1,5 @@
 import { onVisit } from '../domain/visits/lifecycle.ts';
-import type { VisitRules } from '../domain/visits/rules.ts';
+import { POLICY_EXEMPTION, type VisitRules } from '../domain/visits/rules.ts';
 import type { PupilMatch } from '../store/pupils.ts';
 import type { User } from '../store/users.ts';
 import { type Address, formatAddress, type VisitRow } from '../store/visits.ts';
@@ -169,7 +169,8 @@ const VISIT_FIELDS: Readonly<Record<keyof VisitRow, 'all' | 'details' | 'marked'
   cancelReason: 'all',
   followUpDoneAt: 'all',
   riskAssessedAt: 'all',
-  // Whoever asked for the visit records how the family was told (`tell-family`).
+  // Whoever asked for the visit records how the family was told (`tell-family`); an exemption is
+  // named only to those shown the pupil's details (POLICY_EXEMPTION to the rest).
   familyNotice: 'all',
   appointmentAt: 'all',
   appointmentRecords: 'all',
@@ -211,6 +212,10 @@ export function visitShownTo(
   }
   shown.reason = visitReasonFor(sees, v, triggerTitle);
   shown.outcome = outcomeFor(sees, v.outcome);
+  // An exemption from telling the family first names what the pupil's records show ("missing
+  // education"): to those not shown them, only that the policy's exemption was recorded.
+  if (!sees && v.familyNotice?.exemption)
+    shown.familyNotice = { ...v.familyNotice, exemption: POLICY_EXEMPTION };
   return shown;
 }
 

@@ -9,7 +9,20 @@ const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a 
 /** The ways a family may be told of a visit before it. */
 export const FAMILY_NOTICE_METHODS = ['letter', 'phone', 'sms', 'in-person', 'written-confirmation'] as const;
 
-const exemptionId = z.string().regex(/^[a-z][a-z-]*$/);
+/**
+ * What the visit is told an exemption is by those the pupil's details are withheld from
+ * (`seesPupilDetails`): whether one applies, never which — its name says what the pupil's records
+ * show ("persistent absence", "missing education"). Sent back as the exemption recorded, it records
+ * the one that applies. No policy's exemption may take the name.
+ */
+export const POLICY_EXEMPTION = 'allowed-by-policy';
+
+const exemptionId = z
+  .string()
+  .regex(/^[a-z][a-z-]*$/)
+  .refine((id) => id !== POLICY_EXEMPTION, {
+    error: `'${POLICY_EXEMPTION}' is what the visit page says in place of an exemption to those the pupil's details are withheld from: name the exemption otherwise`,
+  });
 /**
  * A reason the policy gives to visit without telling the family first. It may rest on what the
  * pupil's records show: `openTriggers` (rule keys, `pack:rule`) — one of those triggers open for the

@@ -33,7 +33,7 @@ import { closedDayWords } from '../../visits/closed-day.ts';
 import { approveCommute } from '../../visits/commute.ts';
 import { raiseConcern } from '../../visits/concern.ts';
 import { departureCheck, departVisit } from '../../visits/departure.ts';
-import { exemptionsFor, familyTextFor, tellFamily } from '../../visits/family-notice.ts';
+import { exemptionsFor, exemptionsShown, familyTextFor, tellFamily } from '../../visits/family-notice.ts';
 import { goOnVisit, notGoing } from '../../visits/going.ts';
 import { approveOutOfHours } from '../../visits/out-of-hours.ts';
 import {
@@ -344,8 +344,14 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
        */
       findings: beforeLeaving ? await departureCheck(deps, user, v.id, {}) : [],
       school: { id: v.schoolId, name: school?.name },
-      /** The policy's exemptions from telling the family first, each with whether it applies to this pupil now. */
-      familyExemptions: rules.familyNotice ? await exemptionsFor(deps.db, rules, v, now) : [],
+      /**
+       * The policy's exemptions from telling the family first, each with whether it applies to this
+       * pupil now and why; to those the pupil's details are withheld from, only whether one applies
+       * (`exemptionsShown`): which, and why, names what fired or that the child is missing education.
+       */
+      familyExemptions: rules.familyNotice
+        ? exemptionsShown(!seen.pupilDetailsWithheld, await exemptionsFor(deps.db, rules, v, now))
+        : [],
       /** A new appointment time would send the visit back to be authorised and assessed (King's `risk.timing`). */
       appointmentSendsBack: newTimeSendsBack(deps, user, v),
       /**
