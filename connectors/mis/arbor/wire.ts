@@ -320,18 +320,22 @@ function absentListIsEmpty(root: string) {
 }
 
 /**
- * The one rule for a query answer (an object) without its list `root`, as `many` reads it and the
- * records connector's Arbor notes sink too: null when the answer is otherwise empty or Arbor's own
- * success envelope (`response.code` 200/201) — an empty list, as in the SDK (`RestGateway::query`);
- * else what is wrong with it (an error envelope, keys from something in front of Arbor).
+ * The one rule for a query answer (an object) as `many` reads it and the records connector's Arbor
+ * notes sink too. Arbor's error envelope (`response.code` other than 200/201, which the SDK's
+ * `RestGateway` checks over the HTTP status) is no answer, whatever list it carries. Without its
+ * list `root`, the answer is an empty list only when it is otherwise empty or the success envelope —
+ * as in the SDK (`RestGateway::query`). Null when it is fine; else what is wrong with it. (A list
+ * present but not an array — `null` — is for the caller's own check: never read as empty.)
  */
 export function absentListProblem(body: Record<string, unknown>, root: string): string | null {
-  if (body[root] !== undefined) return null;
   const envelope = (body as { response?: { code?: unknown } }).response;
   const code = envelope && typeof envelope === 'object' ? envelope.code : undefined;
+  if (code !== undefined && code !== 200 && code !== 201)
+    return `expected the list "${root}"; got Arbor's error envelope (response code ${String(code)})`;
+  if (body[root] !== undefined) return null;
   const others = Object.keys(body).filter((k) => k !== 'response' && k !== root);
-  if (others.length || (code !== undefined && code !== 200 && code !== 201))
-    return `expected the list "${root}" (or an empty answer); got ${others.length ? `only ${others.slice(0, 3).join(', ')}` : `response code ${String(code)}`}`;
+  if (others.length)
+    return `expected the list "${root}" (or an empty answer); got only ${others.slice(0, 3).join(', ')}`;
   return null;
 }
 

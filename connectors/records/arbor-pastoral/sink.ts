@@ -231,7 +231,13 @@ export class ArborPastoralSink implements RecordSink {
         r.status === 200 && r.body !== null && typeof r.body === 'object' && !Array.isArray(r.body)
           ? (r.body as Record<string, unknown>)
           : null;
-      const rows = answer && absentListProblem(answer, root) === null ? (answer[root] ?? []) : undefined;
+      // Only an absent list is empty: `"pastoralNotes": null` is no list, never "no notes".
+      const rows =
+        answer && absentListProblem(answer, root) === null
+          ? answer[root] === undefined
+            ? []
+            : answer[root]
+          : undefined;
       if (!Array.isArray(rows)) {
         const said = (r.body as { response?: { code?: unknown } } | null)?.response?.code;
         const status = r.status !== 200 ? r.status : typeof said === 'number' ? said : 0;

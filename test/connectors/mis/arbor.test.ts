@@ -409,16 +409,25 @@ describe('Arbor MIS source (against a fake written from the published PHP client
       nock.cleanAll();
     }
     for (const [body, got] of [
-      [{ message: 'partial outage' }, 'only message'],
-      [{ response: { code: 500, reason: 'Server Error' } }, 'response code 500'],
+      [
+        { message: 'partial outage' },
+        'changes: expected the list "changes" (or an empty answer); got only message',
+      ],
+      [
+        { response: { code: 500, reason: 'Server Error' } },
+        `changes: expected the list "changes"; got Arbor's error envelope (response code 500)`,
+      ],
+      // The error envelope with its list beside it is no answer either.
+      [
+        { response: { code: 500 }, changes: [] },
+        `changes: expected the list "changes"; got Arbor's error envelope (response code 500)`,
+      ],
     ] as const) {
       const f = fake();
       f.failures.push({ path: /students\/changelog$/, status: 200, body });
       await expect(collectUnits(source().pull({ value: null })), got).rejects.toMatchObject({
         code: 'DOORSTEP_MIS_BAD_RESPONSE',
-        message: expect.stringContaining(
-          `changes: expected the list "changes" (or an empty answer); got ${got}`,
-        ),
+        message: expect.stringContaining(got),
       });
       nock.cleanAll();
     }

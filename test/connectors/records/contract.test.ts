@@ -658,6 +658,10 @@ describe('Arbor note specifics', () => {
       { status: 200, body: { message: 'partial outage' }, retry: 'backoff' },
       { status: 200, body: { response: { code: 200 }, message: 'partial outage' }, retry: 'backoff' },
       { status: 200, body: { response: { code: 500, reason: 'Internal Server Error' } }, retry: 'backoff' },
+      // The error envelope with a list beside it, or the list given as null: no list, never "no notes".
+      { status: 200, body: { response: { code: 500 }, pastoralNotes: null }, retry: 'backoff' },
+      { status: 200, body: { response: { code: 503 }, pastoralNotes: [] }, retry: 'backoff' },
+      { status: 200, body: { pastoralNotes: null }, retry: 'backoff' },
     ] as const;
     for (const [i, c] of cases.entries()) {
       const key = `arbor-unread-${i}`;
