@@ -11,10 +11,10 @@
  *   the law's as one found (src/domain/triggers/evaluator.ts) though nothing says they were.
  * - `named`: anything else — a destination, whatever it says.
  *
- * Words are matched ignoring case, spacing and punctuation. Nothing but `UNKNOWN_WORDS` is read as
- * unknown: a placeholder says nothing of whether anyone knows. Migration
- * 077_leaving_destination_placeholders.sql holds a copy of these lists for destinations stored
- * before them: a word added here is added there only by a new migration.
+ * Words are matched ignoring case, spacing and punctuation (anything but a letter or digit of any
+ * script). Nothing but `UNKNOWN_WORDS` is read as unknown: a placeholder says nothing of whether
+ * anyone knows. Migration 077_leaving_destination_placeholders.sql holds a copy of these lists for
+ * destinations stored before them: a word added here is added there only by a new migration.
  */
 export type DestinationReading = 'named' | 'unknown' | 'none';
 
@@ -57,11 +57,15 @@ export const PLACEHOLDER_WORDS: ReadonlySet<string> = new Set([
   'to follow',
 ]);
 
-/** Lower case, every run of characters other than a–z one space, trimmed: the form the words are in. */
+/**
+ * Lower case, every run of characters other than a letter or digit (in any script) one space,
+ * trimmed: the form the words are in. Letters of other scripts stay, so "Ελλάδα TBC" or
+ * "Україна — unknown" is never taken for the placeholder or the word beside it.
+ */
 function wordsOf(text: string): string {
   return text
     .toLowerCase()
-    .replace(/[^a-z]+/g, ' ')
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
     .trim();
 }
 

@@ -234,7 +234,20 @@ describe('leavers → a children-missing-education check where the pack asks', (
   });
 
   it('placeholders stored as destinations before are cleared by migration 077, named ones in any script kept', async () => {
-    const stored = ['N/A', '-', 'TBC', '…', 'n/k', 'Riverside Academy', '北京第一中学', 'None Such Academy'];
+    const stored = [
+      'N/A',
+      '-',
+      'TBC',
+      '…',
+      'n/k',
+      'Riverside Academy',
+      '北京第一中学',
+      'None Such Academy',
+      'Ελλάδα TBC',
+      'Київ (N/A)',
+      'Україна — not known yet',
+      '“TBC”\u00a0',
+    ];
     await importCsv(
       'pupils-077.csv',
       `ID,Legal Forename,Legal Surname,Date of Leaving,Destination\n${stored
@@ -262,6 +275,10 @@ describe('leavers → a children-missing-education check where the pack asks', (
       { left_to: 'Riverside Academy', left_to_unknown: false },
       { left_to: '北京第一中学', left_to_unknown: false },
       { left_to: 'None Such Academy', left_to_unknown: false },
+      { left_to: 'Ελλάδα TBC', left_to_unknown: false },
+      { left_to: 'Київ (N/A)', left_to_unknown: false },
+      { left_to: 'Україна — not known yet', left_to_unknown: false },
+      { left_to: null, left_to_unknown: false },
     ]);
   });
 

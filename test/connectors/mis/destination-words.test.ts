@@ -75,4 +75,13 @@ describe('how a Destination is read', () => {
     ])
       expect(readDestination(named), named).toBe('named');
   });
+
+  it('a destination named in another script stays named with a placeholder or "unknown" beside it', () => {
+    expect(readDestination('北京第一中学')).toBe('named');
+    expect(readDestination('Greece TBC')).toBe('named');
+    expect(readDestination('Ελλάδα TBC')).toBe('named');
+    expect(readDestination('Київ (N/A)')).toBe('named');
+    expect(readDestination('Україна — unknown')).toBe('named');
+    expect(destinationSaysUnknown('Україна — unknown')).toBe(false);
+  });
 });
