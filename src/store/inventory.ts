@@ -31,7 +31,7 @@ export const INVENTORY: readonly TableEntry[] = [
     table: 'pupil_contacts',
     what: "a pupil's family contact, from the MIS",
     personal: 'name, relationship, phone, e-mail, address, whether they hold parental responsibility',
-    why: "the office calls the family when a visit goes wrong; Doorstep texts the family before a visit (`sms:family`) and of a cancelled one (`notices.cancelled`), to the first contact with a phone and parental responsibility: that contact's phone number goes to the SMS provider (the processor), and with `email:family` their e-mail address to the e-mail server",
+    why: "the office calls the family when a visit goes wrong; Doorstep texts the family before a visit (`sms:family`) and of a cancelled one (`notices.cancelled`), to one contact with a phone number: the first by the MIS's priority of those it records as holding parental responsibility, or, with none, of those whose parental responsibility it does not record (never one it records as not holding it): that contact's phone number goes to the SMS provider (the processor), and with `email:family` their e-mail address to the e-mail server",
     retention: 'as the pupil',
     seenBy: 'office (the board, for a visit out)',
   },
@@ -388,7 +388,7 @@ export const LEAVES_THE_SCHOOL: readonly Recipient[] = [
     who: 'SMS provider (Twilio-compatible, channel `sms`)',
     when: 'an escalation step or a reminder to visiting staff; a notice to an `sms:` target; the text to the family before a visit or of a cancelled one (`sms:family`)',
     receives:
-      "the phone numbers of the configured contacts, of the staff on the visit and of the pupil's family contact (`sms:family`: the first contact with a phone and parental responsibility, from `pupil_contacts`). An alarm's text carries the alarm number, its type, the visit number, the staff id and device id, never a pupil. A notice's text carries the visit number, the pupil's initials, the names of the staff and what they typed (a concern's or an incident's words, a cancellation's or a late return's reason, an incident's resolution note); a visit-record copy (`notices.visitRecord`) also the visit's address (usually the family's home) and the worker's phone number. The family's text is the school's words (`notices.familySms`: the school, the day of the visit, its number), which with the family's number tells the provider that the school is visiting that family",
+      "the phone numbers of the configured contacts, of the staff on the visit and of the pupil's family contact (`sms:family`: one contact with a phone, the first by the MIS's priority of those recorded as holding parental responsibility or, with none, of those whose parental responsibility the MIS does not record, from `pupil_contacts`). An alarm's text carries the alarm number, its type, the visit number, the staff id and device id, never a pupil. A notice's text carries the visit number, the pupil's initials, the names of the staff and what they typed (a concern's or an incident's words, a cancellation's or a late return's reason, an incident's resolution note); a visit-record copy (`notices.visitRecord`) also the visit's address (usually the family's home) and the worker's phone number. The family's text is the school's words (`notices.familySms`: the school, the day of the visit, its number), which with the family's number tells the provider that the school is visiting that family",
   },
   {
     who: 'E-mail (SMTP server, channel `email`)',
