@@ -35,7 +35,7 @@ const config = configWith({
   school: `    channels:
       sms: { baseUrl: "https://sms.example.test", accountSid: AC1, authToken: "\${SMS_TOKEN}", from: "+447700900999", inboundUrl: "${INBOUND}" }
     fobs:
-      devices: [{ deviceId: PS-0001, staffId: staff-17 }]
+      devices: [{ deviceId: PS-0001, staffId: staff-17 }, { deviceId: PS-0002, staffId: staff-18 }, { deviceId: PS-0003, staffId: staff-19 }, { deviceId: PS-0004, staffId: staff-20 }]
 `,
 });
 
@@ -56,12 +56,12 @@ function reply(from: string, body: string, opts: { sid?: string; sign?: string }
 }
 
 /** An alarm whose ladder texted someone. */
-async function textedAlarm(): Promise<string> {
+async function textedAlarm(deviceId = 'PS-0001'): Promise<string> {
   n++;
   const r = await ingestFobEvent(
     { db, producer, publisher: conn, prefix },
     config.schools[0]!,
-    fobEvent(`sms-${n}`),
+    fobEvent(`sms-${n}`, { deviceId }),
     {
       transport: 'mqtt',
       profile: 'peoplesafe-style',
@@ -406,5 +406,77 @@ describe('who may answer an alarm from a phone', () => {
     );
     const other = await addUser(db, 'same-id-elsewhere', ['office'], { schools: ['beta'] });
     expect(await isAlarmSubject(db, id, { id: other.id, staffId: wearer[0]!.staff_id })).toBe(false);
+  });
+});
+
+// A reply code is four digits derived from the alarm id: two alarms can share one (1 in 10,000 a
+// pair). A reply with a shared code cannot say which alarm it meant.
+describe('a reply code more than one alarm has', () => {
+  /** The next alarm (from the id sequence) is given the same code as `id`. */
+  async function nextAlarmSharesCodeOf(id: string): Promise<string> {
+    const code = smsReplyCode(TOKEN, id);
+    let b = Number(id) + 1;
+    while (smsReplyCode(TOKEN, String(b)) !== code) b++;
+    await db.query(`SELECT setval(pg_get_serial_sequence('alarms', 'id'), $1)`, [b - 1]);
+    return String(b);
+  }
+  beforeAll(async () => {
+    // People of their own, and the wrong codes of the tests above (which lock numbers and the
+    // school out for an hour) forgotten: these replies are judged on their codes alone.
+    await addUser(db, 'collide.head', ['office'], { phone: '+447700900021', schools: ['alpha'] });
+    await addUser(db, 'collide.deputy', ['office'], { phone: '+447700900022', schools: ['alpha'] });
+    await db.query(`DELETE FROM sms_replies`);
+  });
+  const outcomesOf = async (ids: string[]) =>
+    (
+      await db.query<{ outcome: string }>(
+        `SELECT outcome FROM sms_replies WHERE message_sid = ANY($1::text[]) ORDER BY received_at`,
+        [ids],
+      )
+    ).rows.map((r) => r.outcome);
+
+  it('two open alarms sharing a code: the reply is told so truthfully, takes neither, and is never a wrong code', async () => {
+    const a = await textedAlarm('PS-0001');
+    const expected = await nextAlarmSharesCodeOf(a);
+    const b = await textedAlarm('PS-0002');
+    expect(b).toBe(expected);
+    const code = smsReplyCode(TOKEN, a);
+    const sids: string[] = [];
+    // More replies than the wrong-code lock-out allows: every one is answered the same, none locks out.
+    for (let i = 0; i <= MAX_WRONG_CODES; i++) {
+      const r = await reply('+447700900021', `1 ${code}`);
+      sids.push(`SM${n}`);
+      expect(r.statusCode).toBe(200);
+      expect(r.body).toContain('more than one alarm has that code');
+      expect(r.body).not.toContain('no open alarm');
+    }
+    expect(await outcomesOf(sids)).toEqual(Array(MAX_WRONG_CODES + 1).fill('ambiguous-code'));
+    expect([(await statusOf(a)).status, (await statusOf(b)).status]).toEqual(['open', 'open']);
+    // The same person's reply to a code only one alarm has is still heard.
+    const other = await textedAlarm('PS-0003');
+    expect((await reply('+447700900021', `1 ${smsReplyCode(TOKEN, other)}`)).body).toContain(
+      `alarm #${other} is yours`,
+    );
+    // Not to share codes with the next test.
+    await db.query(
+      `UPDATE alarms SET status = 'resolved', resolved_at = now() - interval '2 days' WHERE id = ANY($1::bigint[])`,
+      [[a, b, other]],
+    );
+  });
+
+  it('a late reply to an alarm closed in the last day never takes an open alarm that shares its code', async () => {
+    const closed = await textedAlarm('PS-0001');
+    await db.query(`UPDATE alarms SET status = 'resolved', resolved_at = now() WHERE id = $1`, [closed]);
+    const expected = await nextAlarmSharesCodeOf(closed);
+    const open = await textedAlarm('PS-0004');
+    expect(open).toBe(expected);
+    const r = await reply('+447700900022', `1 ${smsReplyCode(TOKEN, closed)}`);
+    expect(r.body).toContain('more than one alarm has that code');
+    expect(await outcomesOf([`SM${n}`])).toEqual(['ambiguous-code']);
+    expect((await statusOf(open)).status).toBe('open');
+    // "2 <code>" neither: nothing is closed on a shared code.
+    const safe = await reply('+447700900022', `2 ${smsReplyCode(TOKEN, closed)}`);
+    expect(safe.body).toContain('more than one alarm has that code');
+    expect((await statusOf(open)).status).toBe('open');
   });
 });
