@@ -270,8 +270,26 @@ export class ArborPastoralSink implements RecordSink {
             if (!(err instanceof RecordDeliveryError && err.status === 403)) throw err;
             whole = null;
           }
-          const body = whole?.status === 200 ? (whole.body as Record<string, unknown> | null) : null;
-          row = (body?.[this.note.root] as typeof row | undefined) ?? row;
+          if (whole !== null) {
+            // Read, but not the note (Arbor's error envelope, a maintenance page in a 200): whether
+            // it is this record's note is unknown, and passing it over could write a second one.
+            const body =
+              whole.status === 200 && whole.body !== null && typeof whole.body === 'object'
+                ? (whole.body as Record<string, unknown>)
+                : null;
+            const note = body?.[this.note.root] as typeof row | undefined;
+            if (
+              body === null ||
+              absentListProblem(body, this.note.root) !== null ||
+              typeof note?.summary !== 'string'
+            )
+              throw new RecordDeliveryError(
+                `${this.note.what}: one of the student's notes could not be read (HTTP ${whole.status}, not the note), so whether this record's note exists is unknown; nothing was written`,
+                { retry: 'backoff' },
+                whole.status,
+              );
+            row = note;
+          }
         }
         if (typeof row?.summary !== 'string' || !row.summary.includes(marker)) continue;
         if (typeof row.id === 'number' || (typeof row.id === 'string' && /^[\w-]{1,64}$/.test(row.id)))

@@ -724,6 +724,35 @@ describe('Arbor note specifics', () => {
     }
   });
 
+  it("a retry whose read of a listed note answers something else in a 200 (Arbor's error envelope, a page) writes no second note", async () => {
+    const sink = harnesses[1]!.good();
+    for (const [i, body] of [
+      { response: { code: 500, reason: 'Internal Server Error' } },
+      '<html><body>Arbor is being updated</body></html>',
+    ].entries()) {
+      const before = arbor.notes.length;
+      arbor.listsAsReferences = true;
+      try {
+        arbor.answersToLose = 1;
+        const key = `arbor-ref-unread-${i}`;
+        expect(await sink.deliver(record, key).catch((e: unknown) => e)).toBeInstanceOf(RecordDeliveryError);
+        expect(arbor.notes.length - before).toBe(1);
+        const made = arbor.notes.at(-1)!.note;
+        arbor.failures.push({ path: new RegExp(`^/rest-v2/pastoral-notes/${made.id}$`), status: 200, body });
+        const retried = await sink.deliver(record, key).catch((e: unknown) => e);
+        expect(retried).toBeInstanceOf(RecordDeliveryError);
+        expect((retried as RecordDeliveryError).advice).toMatchObject({ retry: 'backoff' });
+        expect((retried as Error).message).toContain('nothing was written');
+        expect(arbor.notes.length - before).toBe(1); // not made twice
+        // Once the note can be read, the retry finds it.
+        expect((await sink.deliver(record, key)).remoteId).toBe(String(made.id));
+        expect(arbor.notes.length - before).toBe(1);
+      } finally {
+        arbor.listsAsReferences = false;
+      }
+    }
+  });
+
   it("a listed note Arbor will not open for this app (403) is passed over, never the record's delivery refused", async () => {
     const sink = harnesses[1]!.good();
     const before = arbor.notes.length;
