@@ -219,6 +219,13 @@ export async function tellFamily(
           ? `exemption: expected one of ${rule.exemptions.map((x) => x.id).join(', ')} (the school's policy)`
           : "exemption: the school's policy allows none",
       );
+    // Those the pupil's details are withheld from name only the stand-in: naming the policy's own,
+    // one by one, would tell them by its answer which applies (that a child is missing education).
+    if (!sees && input.exemption && input.exemption !== POLICY_EXEMPTION)
+      throw doorstepError(
+        'BAD_REQUEST',
+        `exemption: expected ${POLICY_EXEMPTION} (which of the school's exemptions applies is shown to those who see the pupil's details)`,
+      );
     // The exemption recorded: the one named, or for POLICY_EXEMPTION (what those the pupil's details
     // are withheld from are offered) the first of the policy's that applies.
     let exemption = input.exemption ?? null;
