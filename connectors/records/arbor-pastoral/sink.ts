@@ -278,10 +278,14 @@ export class ArborPastoralSink implements RecordSink {
                 ? (whole.body as Record<string, unknown>)
                 : null;
             const note = body?.[this.note.root] as typeof row | undefined;
+            // A note whose summary is not text (one written in Arbor with none) is read: not this
+            // record's note (it carries no key), passed over below as it always was.
             if (
               body === null ||
               absentListProblem(body, this.note.root) !== null ||
-              typeof note?.summary !== 'string'
+              note === null ||
+              typeof note !== 'object' ||
+              Array.isArray(note)
             )
               throw new RecordDeliveryError(
                 `${this.note.what}: one of the student's notes could not be read (HTTP ${whole.status}, not the note), so whether this record's note exists is unknown; nothing was written`,

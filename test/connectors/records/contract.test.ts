@@ -753,6 +753,35 @@ describe('Arbor note specifics', () => {
     }
   });
 
+  it('a note a person wrote in Arbor with no summary is read, passed over, and the record still delivered', async () => {
+    const sink = harnesses[1]!.good();
+    const href = '/rest-v2/pastoral-notes/9999';
+    const human = {
+      entityType: 'PastoralNote',
+      id: 9999,
+      href,
+      summary: null,
+      student: { entityType: 'Student', href: '/rest-v2/students/1001' },
+      content: 'spoke to mum',
+      noteDate: { entityType: 'date', date: '2025-11-18 09:00:00' },
+    };
+    arbor.objects.set(href, ['pastoralNote', human]);
+    arbor.lists.set('PastoralNotes', [...(arbor.lists.get('PastoralNotes') ?? []), human]);
+    const before = arbor.notes.length;
+    try {
+      const made = await sink.deliver(record, 'arbor-beside-a-note-with-no-summary');
+      expect(made.duplicate).toBe(false);
+      expect(arbor.notes.length - before).toBe(1);
+      expect(arbor.requests).toContain(href);
+    } finally {
+      arbor.lists.set(
+        'PastoralNotes',
+        (arbor.lists.get('PastoralNotes') ?? []).filter((n) => n.id !== 9999),
+      );
+      arbor.objects.delete(href);
+    }
+  });
+
   it("a listed note Arbor will not open for this app (403) is passed over, never the record's delivery refused", async () => {
     const sink = harnesses[1]!.good();
     const before = arbor.notes.length;
