@@ -227,13 +227,16 @@ export async function tellFamily(
         `exemption: expected ${POLICY_EXEMPTION} (which of the school's exemptions applies is shown to those who see the pupil's details)`,
       );
     // The exemption recorded: the one named, or for POLICY_EXEMPTION (what those the pupil's details
-    // are withheld from are offered) the first of the policy's that applies.
+    // are withheld from are offered) the one recorded already while it still applies (a note changed
+    // through "Change" never swaps the office's choice), else the first of the policy's that applies.
     let exemption = input.exemption ?? null;
     if (input.exemption) {
       const standings = await exemptionsFor(tx, rules, v, now);
       const standing =
         input.exemption === POLICY_EXEMPTION
-          ? (standings.find((x) => x.applies) ?? null)
+          ? (standings.find((x) => x.id === told?.exemption && x.applies) ??
+            standings.find((x) => x.applies) ??
+            null)
           : standings.find((x) => x.id === input.exemption)!;
       if (!standing)
         throw doorstepError(

@@ -213,6 +213,29 @@ describe("the family-notice exemption, to those the pupil's details are withheld
     expect((await page('office', id)).visit.familyNotice.exemption).toBe('missing-education');
   });
 
+  it("a note changed through 'Change' by one the details are withheld from keeps the exemption the office recorded", async () => {
+    // Both of King's exemptions apply; the office recorded the second.
+    await pupil('P20', ", '2026-11-10', true");
+    await openTrigger('P20', 'statutory:persistent-absence', 'Persistent absence');
+    const id = await visitFor('office', { pupilMisId: 'P20', reason: 'Welfare check' });
+    const first = await call('office', 'POST', `/api/visits/${id}/family-notice`, {
+      exemption: 'missing-education',
+    });
+    expect(first.statusCode, first.body).toBe(200);
+    const told = (await page('sam', id)).visit.familyNotice;
+    expect(told.exemption).toBe('allowed-by-policy');
+    const res = await call('sam', 'POST', `/api/visits/${id}/family-notice`, {
+      exemption: told.exemption,
+      note: 'mum not answering',
+      replaces: told.at,
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect((await page('office', id)).visit.familyNotice).toMatchObject({
+      exemption: 'missing-education',
+      note: 'mum not answering',
+    });
+  });
+
   it('visiting staff asking for a visit from a trigger of their school are not told what fired', async () => {
     await pupil('P8');
     const trigger = await openTrigger(
