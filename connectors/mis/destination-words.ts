@@ -69,11 +69,6 @@ function wordsOf(text: string): string {
     .trim();
 }
 
-/** Whether a Destination's text says that nobody knows where the pupil went (`UNKNOWN_WORDS`). */
-export function destinationSaysUnknown(text: string): boolean {
-  return UNKNOWN_WORDS.has(wordsOf(text));
-}
-
 /**
  * How a Destination's text is read (see the top of this file). Punctuation alone is no letter or
  * digit in any script: a destination named in another script ("北京第一中学") is named.

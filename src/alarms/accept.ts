@@ -555,7 +555,8 @@ async function acceptOne(
         alarmId: outcome.alarmId,
         type: decoded.event.type,
         guessed,
-        trusted: trusted(),
+        // The ingest's own assessment where it made one (accepted); else (a duplicate met) the same test.
+        trusted: outcome.outcome === 'accepted' ? outcome.trusted : trusted(),
       });
     // Its card says where it came from: an office told "I'm fine" by its own worker then knows to
     // ask the school whose feed brought it (a fob moved between schools, not yet re-registered).

@@ -275,8 +275,8 @@ async function warnUnlessAutovacuum(db: Db, log: Logger): Promise<void> {
 /**
  * Workers out or alarms open at schools this config does not hold (a school removed, or its id
  * renamed, while they were open): nothing watches them. Said at start by every role (each opens the
- * store), with school ids and counts only; `/readyz` fails while it holds, and the visit watcher
- * says it every run.
+ * store), with school ids and counts only; `/readyz` warns of it while it holds (its `watch` check,
+ * never a 503), and the visit watcher says it every run.
  */
 async function sayWatchedOutsideConfig(db: Db, config: DoorstepConfig, log: Logger): Promise<void> {
   try {
