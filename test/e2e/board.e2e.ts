@@ -861,6 +861,42 @@ describe('a worker out is watched until back safe', () => {
     await ctx.close();
   });
 
+  it('"I need help" whose answer was lost, pressed again, is the same press: one alarm, one ladder', async () => {
+    const visit = await samOut('help answer lost e2e', 10, 60);
+    const ctx = await browser.newContext({
+      viewport: { width: 375, height: 667 },
+      isMobile: true,
+      hasTouch: true,
+    });
+    const sam = await signIn(ctx, 'sam');
+    await sam.goto(`${base}/visits/${visit}`);
+    const help = sam.getByRole('button', { name: 'I need help' });
+    await help.waitFor();
+    // The first press reaches Doorstep (its alarm raised), but its answer never reaches the phone.
+    let reached = 0;
+    await sam.route('**/api/visits/*/help', async (route) => {
+      reached++;
+      await route.fetch();
+      await route.abort('connectionreset');
+    });
+    await help.click();
+    const notSent = sam.locator('#help-not-sent[role="alert"]', { hasText: 'YOUR ALARM WAS NOT SENT' });
+    await notSent.waitFor();
+    await sam.unroute('**/api/visits/*/help');
+    expect(reached).toBe(1);
+    // The worker, told it was not sent, presses again before the page's own retry.
+    await help.click();
+    await sam.getByRole('status').filter({ hasText: 'Help requested' }).waitFor({ timeout: 30_000 });
+    const { rows } = await db.query<{ id: string }>('SELECT id FROM alarms WHERE visit_id = $1', [visit]);
+    expect(rows).toHaveLength(1);
+    await db.query(
+      `UPDATE alarms SET status = 'resolved', resolved_at = now(), resolution_reason = 'worker_safe' WHERE visit_id = $1`,
+      [visit],
+    );
+    await db.query(`UPDATE visits SET returned_at = now(), status = 'returned' WHERE id = $1`, [visit]);
+    await ctx.close();
+  });
+
   it('a phone out on a visit that loses Doorstep says so over everything at its next re-read, and clears when it is back', async () => {
     const visit = await samOut('phone offline e2e', 10, 60);
     const ctx = await browser.newContext({

@@ -379,8 +379,17 @@ function left(iso) {
  * office's number and 999, and tries again every few seconds until it is sent or refused for good.
  */
 let helpRetry = null;
-export async function askForHelp(office = null, pressId = newPressId()) {
+/**
+ * The press not yet confirmed sent: pressed again meanwhile (a slow answer, or after "YOUR ALARM WAS
+ * NOT SENT" when the first did arrive), it is sent again under its own id — found, never a second
+ * alarm with a second ladder. A press after one confirmed is a new alarm, as the server has it.
+ */
+let pendingPress = null;
+export async function askForHelp(office = null, retried = null) {
   clearTimeout(helpRetry);
+  if (retried === null && pendingPress === null) pendingPress = newPressId();
+  const pressId = retried ?? pendingPress;
+  if (!document.getElementById('help-not-sent')) say(msg, 'Sending your alarm…');
   let answer;
   try {
     // The same press id on every retry: a press whose answer was lost finds its alarm, never a second.
@@ -389,8 +398,10 @@ export async function askForHelp(office = null, pressId = newPressId()) {
     notSent(err, office);
     // A refusal (signed out, no longer out) will not change by trying again; anything else might.
     if (helpWillRetry(err)) helpRetry = setTimeout(() => askForHelp(office, pressId), HELP_RETRY_MS);
+    else if (pendingPress === pressId) pendingPress = null;
     return;
   }
+  if (pendingPress === pressId) pendingPress = null;
   document.getElementById('help-not-sent')?.remove();
   // Sent: on the office's screen. Whether a person has been messaged yet, the banner says at the re-read.
   say(msg, 'Help requested: your alarm is on the office’s screen. If you are in danger now, call 999.');
