@@ -88,6 +88,8 @@ export async function importCommand(
 ): Promise<number> {
   const { config } = deps;
   const school = pickSchool(config, opts.school);
+  // The arguments first (a --format mistyped is said whatever the path), then the path itself.
+  const given = opts.format === undefined ? undefined : givenFormat(opts.format);
   // Before anything opens it: a folder (a path ending in / from tab completion), a pipe or a device
   // is refused by name, as the drop folder refuses them — never opened (a pipe would wait for ever).
   const size = await stat(file).then(
@@ -106,7 +108,7 @@ export async function importCommand(
       );
     },
   );
-  const format = await formatFor(file, school, opts.format);
+  const format = given ?? (await formatFor(file, school));
   const progress = deps.progress(size);
   return deps.withStore(async (db) => {
     const ctx = importContextFor(school, new Date(), {
@@ -157,17 +159,15 @@ function appliedNothing(s: ImportSummary): boolean {
 }
 
 /** The file's format: `--format`, else the school's MIS kind when it is a file source, else the extension. */
-async function formatFor(
-  path: string,
-  school: SchoolConfig | undefined,
-  given?: string,
-): Promise<FileFormat> {
-  if (given) {
-    if (!(FILE_FORMATS as readonly string[]).includes(given)) {
-      throw doorstepError('USAGE', `--format: expected sims-xml, ctf or csv, got "${given}"`);
-    }
-    return given as FileFormat;
-  }
+/** The format named by --format, or a usage error naming the ones there are. */
+function givenFormat(given: string): FileFormat {
+  if (!(FILE_FORMATS as readonly string[]).includes(given))
+    throw doorstepError('USAGE', `--format: expected sims-xml, ctf or csv, got "${given}"`);
+  return given as FileFormat;
+}
+
+/** The file's format when --format does not name it: a CTF by its root element, else the school's or the name's. */
+async function formatFor(path: string, school: SchoolConfig | undefined): Promise<FileFormat> {
   // A CTF says so in its root element, whatever the school's drop folder usually takes.
   if (await isCtf(path)) return 'ctf';
   const kind = school?.mis.kind;
