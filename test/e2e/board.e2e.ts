@@ -26,6 +26,15 @@ const id = uniqueName('e2e');
 const topic = `doorstep-e2e/${id}/fobs/PS-0042/events`;
 let base: string;
 let server: Spawned;
+/** Set while a test or the end stops the server on purpose. */
+let stopping = false;
+/** A server that ends before the tests stop it says why (its own last words), not only "connection refused". */
+function sayIfEndedEarly(s: Spawned): void {
+  void s.exited.then((e) => {
+    if (!stopping)
+      console.error(`doorstep start ended early (${e.signal ?? e.code}):\n${s.stderr().slice(-6000)}`);
+  });
+}
 let cpoms: FakeCpoms;
 let db: Db;
 let browser: Browser;
@@ -175,6 +184,7 @@ schools:
 `);
   configFile = file;
   server = runCli(['start', '--config', file], serverEnv);
+  sayIfEndedEarly(server);
   await waitForHttp(`${base}/readyz`, 200, 30_000);
   db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema: id });
   await db.query(
@@ -204,6 +214,7 @@ schools:
 afterAll(async () => {
   await publisher?.endAsync();
   await browser?.close();
+  stopping = true;
   server?.child.kill('SIGTERM');
   await server?.exited;
   await db?.close();
@@ -272,6 +283,26 @@ describe('Doorstep in a browser', () => {
     const broker = office.locator('#broker[data-state="arriving"]');
     await broker.waitFor({ timeout: 40_000 });
     await expect(broker.textContent()).resolves.toMatch(/^Last fob message (\d+ min )?\d+ s ago$/);
+  });
+
+  it('the keyboard stays in a note being typed on an alarm when another alarm redraws the board', async () => {
+    await sos(50);
+    const first = office.locator('li.alarm.unacknowledged').first();
+    await first.waitFor();
+    const alarmId = await first.getAttribute('data-alarm-id');
+    const note = office.locator(`li.alarm[data-alarm-id="${alarmId}"]`).getByLabel('Note');
+    await note.click();
+    await note.pressSequentially('spoke to Sam');
+    // Another alarm: an event every open board redraws itself on, the note's form kept.
+    const before = await office.locator('li.alarm').count();
+    await sos(51);
+    await until(async () => (await office.locator('li.alarm').count()) > before, 30_000, 'the second alarm');
+    await expect(note.inputValue()).resolves.toBe('spoke to Sam');
+    // Still where the person was typing (a kept form is moved into the new board, which blurs it).
+    expect(await office.evaluate('document.activeElement?.id ?? null')).toBe(`note-${alarmId}`);
+    await db.query(
+      `UPDATE alarms SET status = 'resolved', resolved_at = now(), resolution_reason = 'false_alarm' WHERE status <> 'resolved'`,
+    );
   });
 
   it('a client that takes over Doorstep’s MQTT session is on the office board within 30 s', async () => {
@@ -1043,12 +1074,15 @@ describe('the board across a restart', () => {
     await board.locator('#alarms').waitFor();
     expect(await board.locator('li.alarm.unacknowledged').count()).toBe(0);
     const t0 = Date.now();
+    stopping = true;
     server.child.kill('SIGTERM');
     await server.exited;
     const stopped = Date.now() - t0;
     await board.getByText('Reconnecting…').waitFor();
     await sos(2); // held by the broker for Doorstep's persistent session
     server = runCli(['start', '--config', configFile], serverEnv);
+    stopping = false;
+    sayIfEndedEarly(server);
     await waitForHttp(`${base}/readyz`, 200, 30_000);
     const ready = Date.now() - t0;
     await board.locator('li.alarm.unacknowledged').first().waitFor({ timeout: 30_000 });

@@ -16,6 +16,7 @@ const SHOTS = process.env.ARRIVAL_SHOTS ?? 'test-results';
 const id = uniqueName('arr');
 let base: string;
 let server: Spawned;
+let stopping = false;
 let db: Db;
 let browser: Browser;
 
@@ -92,6 +93,12 @@ schools:
     policies: [statutory, hampton]
 `);
   server = runCli(['start', '--config', file], { DATABASE_URL: TEST_DATABASE_URL, LOG_LEVEL: 'warn' });
+  // A server that ends before the tests stop it says why (its own last words), not only
+  // "connection refused" at the next page.
+  void server.exited.then((e) => {
+    if (!stopping)
+      console.error(`doorstep start ended early (${e.signal ?? e.code}):\n${server.stderr().slice(-6000)}`);
+  });
   await waitForHttp(`${base}/readyz`, 200, 60_000);
   db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema: id });
   await db.query(
@@ -123,6 +130,7 @@ schools:
 
 afterAll(async () => {
   await browser?.close();
+  stopping = true;
   server?.child.kill('SIGTERM');
   await server?.exited;
   await db?.close();

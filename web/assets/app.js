@@ -466,6 +466,9 @@ export function replaceKeepingInput(container, nodes) {
     });
     container.addEventListener('submit', (e) => e.target.removeAttribute('data-dirty'), true);
   }
+  // Where the keyboard is, read before anything moves: a kept form moved into the new content leaves
+  // the document for a moment, which blurs what it holds (read after, the focus was already gone).
+  const place = container.contains(document.activeElement) ? focusPlace() : null;
   const dirty = [...container.querySelectorAll('form[id][data-dirty], form[id][data-sending]')];
   const opened = [...container.querySelectorAll('details[id][open]')].map((d) => d.id);
   const fresh = document.createDocumentFragment();
@@ -477,7 +480,6 @@ export function replaceKeepingInput(container, nodes) {
   // A section the person opened stays open (e.g. "Raise a concern now" while they type).
   for (const id of opened) fresh.querySelector(`details[id="${CSS.escape(id)}"]`)?.setAttribute('open', '');
   // The keyboard stays where it was through a live re-read too (a form kept is moved, which blurs it).
-  const place = container.contains(document.activeElement) ? focusPlace() : null;
   container.replaceChildren(fresh);
   refocus(place);
 }
