@@ -605,6 +605,18 @@ async function samOut(reason: string, leftAgo: number, backIn: number): Promise<
   return String(rows[0]!.id);
 }
 
+/** Sam's phone (375 × 667, touch) signed in, on the visit's page. */
+async function samsPhoneOn(visit: string): Promise<{ ctx: BrowserContext; sam: Page }> {
+  const ctx = await browser.newContext({
+    viewport: { width: 375, height: 667 },
+    isMobile: true,
+    hasTouch: true,
+  });
+  const sam = await signIn(ctx, 'sam');
+  await sam.goto(`${base}/visits/${visit}`);
+  return { ctx, sam };
+}
+
 async function overdueVisit(reason: string): Promise<string> {
   return samOut(reason, 120, -1);
 }
@@ -894,13 +906,7 @@ describe('a worker out is watched until back safe', () => {
 
   it('"I need help" whose answer was lost, pressed again, is the same press: one alarm, one ladder', async () => {
     const visit = await samOut('help answer lost e2e', 10, 60);
-    const ctx = await browser.newContext({
-      viewport: { width: 375, height: 667 },
-      isMobile: true,
-      hasTouch: true,
-    });
-    const sam = await signIn(ctx, 'sam');
-    await sam.goto(`${base}/visits/${visit}`);
+    const { ctx, sam } = await samsPhoneOn(visit);
     const help = sam.getByRole('button', { name: 'I need help' });
     await help.waitFor();
     // The first press reaches Doorstep (its alarm raised), but its answer never reaches the phone.
@@ -930,13 +936,7 @@ describe('a worker out is watched until back safe', () => {
 
   it('a phone out on a visit that loses Doorstep says so over everything at its next re-read, and clears when it is back', async () => {
     const visit = await samOut('phone offline e2e', 10, 60);
-    const ctx = await browser.newContext({
-      viewport: { width: 375, height: 667 },
-      isMobile: true,
-      hasTouch: true,
-    });
-    const sam = await signIn(ctx, 'sam');
-    await sam.goto(`${base}/visits/${visit}`);
+    const { ctx, sam } = await samsPhoneOn(visit);
     await sam.getByRole('button', { name: 'I need help' }).waitFor();
     // The server unreachable for its re-reads (every 20 s).
     await sam.route('**/api/visits/**', (route) => route.abort('connectionrefused'));
@@ -951,13 +951,7 @@ describe('a worker out is watched until back safe', () => {
 
   it('a phone whose server hangs (no answer, no error) says NO CONNECTION at its next re-read; its check-in button is in the first screen', async () => {
     const visit = await samOut('phone hang e2e', 10, 60);
-    const ctx = await browser.newContext({
-      viewport: { width: 375, height: 667 },
-      isMobile: true,
-      hasTouch: true,
-    });
-    const sam = await signIn(ctx, 'sam');
-    await sam.goto(`${base}/visits/${visit}`);
+    const { ctx, sam } = await samsPhoneOn(visit);
     const checkIn = sam.getByRole('button', { name: 'Check in: I am safe' });
     await checkIn.waitFor();
     // Above the pupil's details: "check in now" is never said over a button out of sight.
