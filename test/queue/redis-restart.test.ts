@@ -72,7 +72,7 @@ queue: { scheduleCheckMs: 500 }
     try {
       await waitForHttp(readyz, 200, 40_000);
       await until(async () => (await completed('watch-visits')) > 0, 40_000, 'the watcher at start');
-      await until(async () => (await completed('heartbeat')) > 0, 20_000, 'the heartbeat at start');
+      await until(async () => (await completed('heartbeat')) > 0, 40_000, 'the heartbeat at start');
 
       // Redis stops (by its own pid); Doorstep sees it gone (not ready), then it starts again, empty.
       redisProc.kill('SIGTERM');

@@ -59,5 +59,5 @@ queue: { scheduleCheckMs: 300 }
       await p.exited;
       await producer.close();
     }
-  });
+  }, 120_000); // a server started and its schedules awaited twice: more than the 30 s default on a loaded machine
 });

@@ -152,7 +152,12 @@ describe('retained messages from a gateway that publishes with retain', () => {
       t.start();
       await t.ready;
       // A new session: each retained message is taken, as any message (it may be an alarm never received).
-      await until(async () => (await alarms(school.id)).length === 3, 10_000, 'three alarms');
+      // Each taken in full (its accept returned, not only its alarm committed): counted after that.
+      await until(
+        async () => received.length === 3 && (await alarms(school.id)).length === 3,
+        10_000,
+        'three alarms',
+      );
       await resolveAll(school.id);
       const firstRound = received.length;
 
