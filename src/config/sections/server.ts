@@ -111,9 +111,9 @@ export function serverSettings(secret: SecretField) {
     imports: z
       .strictObject({
         chunkMarks: z.int().min(500).max(10_000_000).default(5000),
-        pauseRatio: z.number().min(0).max(10).default(1),
+        pauseRatio: z.number().min(0).max(10).default(4),
       })
-      .default({ chunkMarks: 5000, pauseRatio: 1 }),
+      .default({ chunkMarks: 5000, pauseRatio: 4 }),
     shutdown: z
       .strictObject({ deadlineMs: z.int().min(100).max(60_000).default(8000) })
       .default({ deadlineMs: 8000 }),
