@@ -388,8 +388,10 @@ export class WondeSource implements MisSource {
         // A row Wonde gives no code (`null`, `{data: null}`): that row alone is rejected by the import
         // and reported, as an unknown pupil's is — refusing the page would stop every later sync on it.
         const code = r.attendance_code?.data?.code || null;
-        // A change dated ahead of this sync (a clock wrong at Wonde or the school, a bad row) never
-        // moves the cursor: set past it, every mark changed before that date would go unread.
+        // A change dated more than an hour ahead of this sync (a clock wrong at Wonde or the school, a
+        // bad row) is not taken as the newest read; one dated less than that is, but the cursor is
+        // still never later than this sync's start less the overlap (`cursorBefore`): set past it,
+        // every mark changed before that date would go unread.
         if (
           r.updated_at &&
           (!latest || r.updated_at > latest) &&
@@ -409,11 +411,11 @@ export class WondeSource implements MisSource {
         });
       }
       // The cursor moves only with the last page (committed after every page before it), and to
-      // before this sync began on Wonde's clock: the pages come in no order, so a later page may hold
-      // rows older than one already read, and a row changed while the pages were read, or in the
-      // cursor's own second (`updated_after` is strict), is read again next time — re-reading a mark
-      // changes nothing. A page that fails leaves the cursor where it was.
-      const cursorAfter = last && latest ? cursorBefore(latest, this.clock() - started) : undefined;
+      // before this sync began, on Wonde's clock and on Doorstep's: the pages come in no order, so a
+      // later page may hold rows older than one already read, and a row changed while the pages were
+      // read, or in the cursor's own second (`updated_after` is strict), is read again next time —
+      // re-reading a mark changes nothing. A page that fails leaves the cursor where it was.
+      const cursorAfter = last && latest ? cursorBefore(latest, this.clock() - started, started) : undefined;
       yield {
         label,
         batches: async function* () {
@@ -461,11 +463,21 @@ export const CURSOR_OVERLAP_MS = 5 * 60_000;
 
 /**
  * The newest `updated_at` read (`2025-01-13 13:20:00`, Wonde's clock), moved back by the sync's
- * length and the overlap: no later than when the sync began by Wonde's clock. Undefined when the
- * timestamp is not one (the cursor then stays where it was: everything is read again).
+ * length and the overlap, and never later than the overlap before `started` (when the sync began,
+ * epoch ms, Doorstep's clock): no later than when the sync began by either clock. A change dated up
+ * to `FUTURE_TOLERANCE_MS` ahead still counts as the newest, and without that bound would set the
+ * cursor up to 55 minutes after the sync began — `updated_after` is strict, so a mark changed in that
+ * gap would never be asked for again. Written as `wondeTime` reads a stamp (UTC): were Wonde's stamps
+ * London time, in summer that is an hour earlier than London's, never later (read again, not lost).
+ * Undefined when the timestamp is not one (the cursor then stays where it was: everything is read again).
  */
-export function cursorBefore(newest: string, syncMs: number): string | undefined {
-  const at = Date.parse(`${newest.replace(' ', 'T')}Z`);
-  if (!/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(newest) || Number.isNaN(at)) return undefined;
-  return new Date(at - Math.max(0, syncMs) - CURSOR_OVERLAP_MS).toISOString().slice(0, 19).replace('T', ' ');
+export function cursorBefore(newest: string, syncMs: number, started: number): string | undefined {
+  const at = wondeTime(newest);
+  if (Number.isNaN(at)) return undefined;
+  return wondeStamp(Math.min(at - Math.max(0, syncMs), started) - CURSOR_OVERLAP_MS);
+}
+
+/** Epoch ms as a Wonde timestamp (`2025-01-13 13:20:00`, UTC, as `wondeTime` reads one). */
+function wondeStamp(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 }

@@ -424,6 +424,25 @@ describe('Wonde MIS source', () => {
     expect(units[2]!.cursor).toBe('2025-01-13 08:55:00');
   });
 
+  it("a change dated less than an hour ahead of the sync never sets the cursor past the sync's start", async () => {
+    oneStudent()
+      .get('/schools/A1930499544/attendance/session')
+      .query({ include: 'attendance_code', per_page: '2', updated_after: '2025-01-01 00:00:00' })
+      .reply(200, {
+        data: [
+          session('S1', '2025-01-14', 'AM', '/', '2025-01-14 09:10:00'),
+          session('S1', '2025-01-13', 'PM', 'N', '2025-01-14 10:50:00'),
+        ],
+        meta: meta(null),
+      });
+    const units = await collectUnits(source().pull({ value: '2025-01-01 00:00:00' }));
+    // The sync began at 10:00: the 10:50 change would set the cursor at 10:45, and a mark changed
+    // between 10:00 and 10:45 would never be asked for again (`updated_after` is strict). The
+    // cursor is the overlap before the sync's start instead.
+    expect(units[2]!.batches[0]).toMatchObject({ marks: [{ session: 'AM' }, { session: 'PM' }] });
+    expect(units[2]!.cursor).toBe('2025-01-14 09:55:00');
+  });
+
   it('refuses a next link back to a page already read (a loop) before giving the page out', async () => {
     oneStudent()
       .get('/schools/A1930499544/attendance/session')
