@@ -49,11 +49,17 @@ export async function acknowledgeAlarm(
   });
 }
 
+/** What resolving came to; the last two only for `onlyIfAcknowledgedBy` (nothing written). */
+export type ResolveOutcome = 'resolved' | 'already-resolved' | 'missing' | 'taken-by-another' | 'not-taken';
+
 /**
  * Resolves an alarm with a reason. Only an incident writes the lone-worker incident record (the
  * alarm's full timeline and its resolution) to the outbox for CPOMS, in the same transaction; "the
  * worker is safe" and "a test / false alarm" are kept in the timeline and audit only. Without a
  * reason (null) a TEST alarm is resolved as `test`; any other alarm is refused (400 naming `reason`).
+ * With `onlyIfAcknowledgedBy` it resolves only an alarm that person holds, checked under the alarm's
+ * lock (a hold judged before it can have lapsed or passed to someone else since): otherwise nothing
+ * is written and the outcome says why — `taken-by-another` (someone else holds it) or `not-taken`.
  */
 export async function resolveAlarm(
   db: Db,
@@ -64,9 +70,10 @@ export async function resolveAlarm(
   note: string | null,
   now: Date,
   tell?: BoardTell,
-): Promise<'resolved' | 'already-resolved' | 'missing'> {
+  only: { onlyIfAcknowledgedBy?: string } = {},
+): Promise<ResolveOutcome> {
   for (let tries = 1; ; tries++) {
-    const r = await resolveOnce(db, config, alarmId, by, given, note, now, tell);
+    const r = await resolveOnce(db, config, alarmId, by, given, note, now, tell, only);
     if (r !== 'moved') return r;
     // Tied to another visit between the read and the lock, again and again: the person tries again.
     if (tries === 3)
@@ -85,8 +92,9 @@ async function resolveOnce(
   given: PersonResolutionReason | null,
   note: string | null,
   now: Date,
-  tell?: BoardTell,
-): Promise<'resolved' | 'already-resolved' | 'missing' | 'moved'> {
+  tell: BoardTell | undefined,
+  only: { onlyIfAcknowledgedBy?: string },
+): Promise<ResolveOutcome | 'moved'> {
   return withBoardEvents(db, tell, async (tx, events) => {
     // One lock order for the register: a visit before its alarms. The worker's steps (check-in,
     // running late, back safe, arrived) and the watcher lock the visit, then stand its alarms down;
@@ -100,6 +108,11 @@ async function resolveOnce(
     const current = await lockAlarm(tx, alarmId);
     if (!current) return 'missing';
     if (current.visitId !== seen.visitId) return 'moved';
+    const holder = only.onlyIfAcknowledgedBy;
+    if (holder !== undefined && current.status !== 'resolved') {
+      if (current.status !== 'acknowledged') return 'not-taken';
+      if (current.acknowledgedBy !== holder) return 'taken-by-another';
+    }
     const reason = given ?? defaultResolution(current);
     if (!reason)
       throw doorstepError('BAD_REQUEST', `reason: expected one of ${PERSON_RESOLUTION_REASONS.join(', ')}`);

@@ -120,17 +120,29 @@ export async function handleSmsReply(
     if (reply.action === 'take') {
       outcome = await takeAlarmFromPhone(deps, alarmId, user, 'sms', now);
     } else {
+      // Judged above as this person's to close, but the hold can lapse (reopened) or pass to someone
+      // else before this runs: the resolve checks it again under the alarm's lock, and closes nothing
+      // for a sender who no longer holds it.
+      const by = `user:${user.id}`;
       const r = await resolveAlarm(
         deps.db,
         deps.config,
         alarmId,
-        `user:${user.id}`,
+        by,
         'worker_safe_contacted',
         'by SMS reply',
         now,
         deps.tell,
+        { onlyIfAcknowledgedBy: by },
       );
-      outcome = r === 'resolved' ? 'safe' : 'already-resolved';
+      outcome =
+        r === 'resolved'
+          ? 'safe'
+          : r === 'taken-by-another'
+            ? 'already-taken'
+            : r === 'not-taken'
+              ? 'take-first'
+              : 'already-resolved';
     }
     await setSmsReplyOutcome(deps.db, sms.messageSid, outcome);
   }

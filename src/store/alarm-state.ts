@@ -25,6 +25,8 @@ export interface AlarmRow {
   raisedAt: Date;
   /** A TEST alarm (a fob drill): marked everywhere; its resolution defaults to `test`. */
   test: boolean;
+  /** Who holds it (`user:<id>`, `office:<name>`…) while it is acknowledged; null when no one does. */
+  acknowledgedBy: string | null;
 }
 
 /** The alarm, locked for the rest of the transaction (every state change goes through this). */
@@ -39,7 +41,7 @@ export async function readAlarm(db: Queryable, id: string): Promise<AlarmRow | u
 
 async function alarmRow(db: Queryable, id: string, lock: boolean): Promise<AlarmRow | undefined> {
   const { rows } = await db.query<Record<string, unknown>>(
-    `SELECT id, school_id, type, device_id, visit_id, staff_id, status, policy, escalation_step, ladder_planned_at, raised_at, test FROM alarms WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
+    `SELECT id, school_id, type, device_id, visit_id, staff_id, status, policy, escalation_step, ladder_planned_at, raised_at, test, acknowledged_by FROM alarms WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
     [id],
   );
   const r = rows[0];
@@ -59,6 +61,7 @@ async function alarmRow(db: Queryable, id: string, lock: boolean): Promise<Alarm
     plannedAt: r.ladder_planned_at ? new Date(r.ladder_planned_at as string) : null,
     raisedAt: new Date(r.raised_at as string),
     test: r.test === true,
+    acknowledgedBy: (r.acknowledged_by as string | null) ?? null,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acknowledgeAlarm } from '../../src/alarms/commands.ts';
 import { ingestFobEvent } from '../../src/alarms/ingest.ts';
 import { handleSmsReply, MAX_WRONG_CODES, MAX_WRONG_CODES_PER_SCHOOL } from '../../src/alarms/sms-replies.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
@@ -335,6 +336,87 @@ describe('replies that arrive together', () => {
       ),
     );
     expect(outcomes.filter((o) => o.outcome === 'no-such-alarm')).toHaveLength(MAX_WRONG_CODES_PER_SCHOOL);
+  });
+});
+
+/**
+ * The store, with `between` run once right after the first transaction commits — for a reply, the one
+ * that judged it — and before anything acts on that judgement.
+ */
+function afterJudging(between: () => Promise<void>): Db {
+  let done = false;
+  return new Proxy(db, {
+    get(target, key, receiver) {
+      if (key === 'transaction')
+        return async (fn: Parameters<Db['transaction']>[0]) => {
+          const out = await target.transaction(fn);
+          if (!done) {
+            done = true;
+            await between();
+          }
+          return out;
+        };
+      const v = Reflect.get(target, key, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
+describe('"2 <code>" from someone whose hold lapsed or passed on after the reply was judged', () => {
+  // What the ack timeout does when an acknowledged alarm's worker is still not known to be safe.
+  const reopen = (id: string) =>
+    db.query(
+      `UPDATE alarms SET status = 'open', acknowledged_at = NULL, acknowledged_by = NULL WHERE id = $1`,
+      [id],
+    );
+  // An hour of their own, past the wrong-code windows of the tests above.
+  const now = hoursOn(15);
+  const sms = (sid: string, body: string) => ({ messageSid: sid, from: '+447700900001', body });
+  const take = async (id: string, code: string) =>
+    expect(
+      (await handleSmsReply({ db, config }, config.schools[0]!, sms(`SM-take-${id}`, `1 ${code}`), now))
+        .outcome,
+    ).toBe('taken');
+
+  it('someone else took it from the board meanwhile: nothing is closed, and the sender is told it is theirs', async () => {
+    const other = await addUser(db, 'board.taker', ['safeguarding'], { schools: ['alpha'] });
+    const id = await textedAlarm();
+    const code = smsReplyCode(TOKEN, id);
+    await take(id, code);
+    const racing = afterJudging(async () => {
+      await reopen(id);
+      expect(await acknowledgeAlarm(db, id, `user:${other.id}`, now)).toBe('acknowledged');
+    });
+    const r = await handleSmsReply(
+      { db: racing, config },
+      config.schools[0]!,
+      sms('SM-lapsed-1', `2 ${code}`),
+      now,
+    );
+    expect(r.outcome).toBe('already-taken');
+    expect(r.answer).toContain('already taken by someone else');
+    const { rows } = await db.query('SELECT status, acknowledged_by FROM alarms WHERE id = $1', [id]);
+    expect(rows[0]).toEqual({ status: 'acknowledged', acknowledged_by: `user:${other.id}` });
+    const recorded = await db.query('SELECT outcome FROM sms_replies WHERE message_sid = $1', [
+      'SM-lapsed-1',
+    ]);
+    expect(recorded.rows[0]).toEqual({ outcome: 'already-taken' });
+  });
+
+  it('its acknowledgement timed out meanwhile (open again, held by no one): nothing is closed, take it first', async () => {
+    const id = await textedAlarm();
+    const code = smsReplyCode(TOKEN, id);
+    await take(id, code);
+    const racing = afterJudging(() => reopen(id).then(() => undefined));
+    const r = await handleSmsReply(
+      { db: racing, config },
+      config.schools[0]!,
+      sms('SM-lapsed-2', `2 ${code}`),
+      now,
+    );
+    expect(r.outcome).toBe('take-first');
+    expect(r.answer).toContain(`alarm #${id} is not yours to close: take it first`);
+    expect((await statusOf(id)).status).toBe('open');
   });
 });
 
