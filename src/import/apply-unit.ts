@@ -10,7 +10,7 @@ import type { ImportUnit, MarkRecord, NoDestination, PupilRecord } from '../../c
 import { UPN_PATTERN } from '../../connectors/mis/upn.ts';
 import { RETENTION_DEFAULTS } from '../config/sections/retention.ts';
 import { countedOnce } from '../core/counted-once.ts';
-import { type LocalCodeMap, resolveCode } from '../domain/attendance/codes.ts';
+import { type Category, type LocalCodeMap, resolveCode } from '../domain/attendance/codes.ts';
 import { academicYearOf, isIsoDate } from '../domain/attendance/dates.ts';
 import { leavingDateDoubts } from '../domain/attendance/leaving-date-doubts.ts';
 import type { SchoolCalendar } from '../domain/calendar.ts';
@@ -160,6 +160,10 @@ const FUTURE_DATE = 'date in the future';
 
 const OUTSIDE_YEARS = 'date outside the accepted academic years';
 
+/** A code withdrawn in 2024 (H, J, Y) on a day before 2024-08-19, when it was legal: its row only. */
+const BEFORE_CODE_SET =
+  'a code from before the 2024 code set (H, J or Y before 2024-08-19): no 2024 code means the same (the row not applied)';
+
 /** Why a mark dated outside the school's accepted academic years was rejected, naming them: `… (2024/25, 2025/26)`. */
 function outsideYearsCause(academicYears: ReadonlySet<number>): string {
   return `${OUTSIDE_YEARS} (${[...academicYears].map((y) => `${y}/${(y + 1) % 100}`).join(', ')})`;
@@ -185,10 +189,11 @@ export const GROUP_MARKS = 5_000;
 
 /**
  * Applies one import unit (a whole file, or one API page) in ONE transaction: either every row is
- * applied (rows for unknown pupils, outside the accepted years or with a value over its field
- * limit — `FIELD_LIMITS` — are rejected and reported), or —
- * when the unit is malformed, holds an unknown or withdrawn code, or gives one session two
- * different marks — nothing is, and a `refused` import row records why.
+ * applied (rows for unknown pupils, outside the accepted years, with a value over its field
+ * limit — `FIELD_LIMITS` — or with a code withdrawn in 2024 on a day before 2024-08-19 are rejected
+ * and reported), or — when the unit is malformed, holds an unknown code or a withdrawn one on a day
+ * from 2024-08-19, or gives one session two different marks — nothing is, and a `refused` import
+ * row records why.
  *
  * Idempotent: marks upsert on (school, pupil, date, session) and only a different code counts as a
  * change; a corrected mark replaces the old one and writes an audit entry with both.
@@ -926,28 +931,16 @@ function addMark(
     return;
   }
   const resolved = resolveCode(m.mark, m.date, ctx.codeMap);
-  // An unknown or withdrawn code is a mapping problem for the data manager: refuse the unit, never guess.
-  if (!resolved.ok) throw malformed(m.where, 'mark', resolved.reason);
-  if (m.vendorCategory && m.vendorCategory !== resolved.category) {
-    // The MIS means one thing by the mark, the DfE table (or the school's code map) another: report
-    // it to the data manager and keep the stored mark as it was, rather than pick either meaning.
-    reject(
-      describeWhere(m.where),
-      `mark ${safeText(m.mark)}: the MIS counts it as ${m.vendorCategory.replace(/_/g, ' ')} but the DfE code table (with the school's code map) says ${resolved.category.replace(/_/g, ' ')}; check the mark's setup in the MIS or the code map`,
-      {
-        cause:
-          "the MIS's meaning of a mark differs from the DfE code table's (check the mark's setup or the code map)",
-        idKind: 'marks',
-        id: safeText(m.mark),
-      },
-      m.pupilMisId,
-    );
-    return;
-  }
+  // Its date first: a row not taken for its date (a year not accepted, a day not come) is rejected
+  // alone whatever its code says — a first sync's old years hold codes legal then (H before
+  // 2024-08-19), and refusing the unit for them kept an API sync on that page for ever.
   if (m.date > ctx.today) {
     // Kept only up to the end of the next academic year (a planned absence entered in July for
     // September); a date beyond that is a wrong one (2099), refused rather than kept for ever.
     if (hold && academicYearOf(m.date) <= Math.max(...ctx.academicYears) + 1) {
+      // Kept to be applied: its code must resolve now, as if it applied today.
+      if (!resolved.ok) throw malformed(m.where, 'mark', resolved.reason);
+      if (meaningDiffers(m, resolved, reject)) return;
       hold(m);
       reject(
         describeWhere(m.where),
@@ -984,6 +977,24 @@ function addMark(
     );
     return;
   }
+  if (!resolved.ok) {
+    // A code withdrawn in 2024 on a day before 2024-08-19, when it was legal: what the MIS holds is
+    // right, but no 2024 code means the same with certainty (H is not C; J was an approved activity,
+    // J1 is an absence; Y is one of seven). The row is rejected and said, the rest applied.
+    if (resolved.beforeCodeSet) {
+      reject(
+        describeWhere(m.where),
+        `${resolved.reason} (the rest are applied)`,
+        { cause: BEFORE_CODE_SET, idKind: 'marks', id: safeText(m.mark) },
+        m.pupilMisId,
+      );
+      return;
+    }
+    // An unknown code, or a withdrawn one on a day it was withdrawn for, is a mapping problem for
+    // the data manager: refuse the unit, never guess.
+    throw malformed(m.where, 'mark', resolved.reason);
+  }
+  if (meaningDiffers(m, resolved, reject)) return;
   // '#' (planned whole-school closure) and 'Y4' (site unexpectedly closed) agree with a closed day,
   // and on one of the calendar's school days may say it misses a closure; any other mark on a closed
   // day is reported. (A year no term covers is judged only on weekends and closures: nothing there is
@@ -1015,6 +1026,27 @@ function addMark(
     resolved.localCode,
     m.minutesLate ?? null,
   );
+}
+
+/**
+ * The MIS means one thing by the mark, the DfE table (or the school's code map) another: reported to
+ * the data manager (true: the row rejected), the stored mark kept as it was rather than either
+ * meaning picked.
+ */
+function meaningDiffers(m: MarkRecord, resolved: { category: Category }, reject: Reject): boolean {
+  if (!m.vendorCategory || m.vendorCategory === resolved.category) return false;
+  reject(
+    describeWhere(m.where),
+    `mark ${safeText(m.mark)}: the MIS counts it as ${m.vendorCategory.replace(/_/g, ' ')} but the DfE code table (with the school's code map) says ${resolved.category.replace(/_/g, ' ')}; check the mark's setup in the MIS or the code map`,
+    {
+      cause:
+        "the MIS's meaning of a mark differs from the DfE code table's (check the mark's setup or the code map)",
+      idKind: 'marks',
+      id: safeText(m.mark),
+    },
+    m.pupilMisId,
+  );
+  return true;
 }
 
 function stagedPupil(p: PupilRecord) {

@@ -213,6 +213,54 @@ describe('import pipeline (SIMS XML into PostgreSQL)', () => {
     );
   });
 
+  it('rejects the row, never the file, of a withdrawn code dated before 2024-08-19 (legal then); the rest applies', async () => {
+    // At NOW the accepted years are 2024/25 and 2023/24: July 2024 is taken, October 2022 is not.
+    const p = temp(
+      'old-codes.xml',
+      marksXml([
+        mark('1003', '2024-07-15', 'AM', 'H'),
+        mark('1003', '2024-07-15', 'PM', 'N'),
+        mark('1003', '2024-08-16', 'AM', 'J'),
+        mark('1003', '2024-08-16', 'PM', 'Y'),
+        mark('1003', '2022-10-03', 'AM', 'H'),
+        mark('1003', '2025-01-16', 'AM', 'I'),
+      ]),
+    );
+    const s = await run(p);
+    expect(s.marks.inserted).toBe(2);
+    expect(s.rejectedByCause).toEqual([
+      {
+        cause:
+          'a code from before the 2024 code set (H, J or Y before 2024-08-19): no 2024 code means the same (the row not applied)',
+        rows: 3,
+        idKind: 'marks',
+        ids: 3,
+        first: ['H', 'J', 'Y'],
+        firstAt: 'old-codes.xml, line 3, record 1',
+      },
+      // Its date first: a row of a year not taken is rejected for that, whatever its code.
+      {
+        cause: 'date outside the accepted academic years (2024/25, 2023/24)',
+        rows: 1,
+        idKind: 'dates',
+        ids: 1,
+        first: ['2022-10-03'],
+        firstAt: 'old-codes.xml, line 7, record 5',
+        years: [2022],
+      },
+    ]);
+    expect(s.rejected[0]).toEqual({
+      where: 'old-codes.xml, line 3, record 1',
+      pupil: '1003',
+      reason:
+        'code "H" on 2024-07-15 is from before the 2024 code set (legal then, withdrawn on 2024-08-19); no code of the 2024 table means the same with certainty, so it is not taken (the rest are applied)',
+    });
+    const { rows } = await db.query<{ k: string }>(
+      `SELECT to_char(date, 'YYYY-MM-DD') || ' ' || session || ' ' || code AS k FROM attendance_marks WHERE pupil_mis_id = '1003' AND (date < '2024-09-01' OR date = '2025-01-16') ORDER BY 1`,
+    );
+    expect(rows.map((r) => r.k)).toEqual(['2024-07-15 PM N', '2025-01-16 AM I']);
+  });
+
   it('refuses XML with a DOCTYPE or external entity without resolving it', async () => {
     const secret = temp('secret.txt', 'TOP-SECRET');
     const xxe = temp(
@@ -320,6 +368,37 @@ describe('import pipeline (CTF and CSV)', () => {
       () => run(temp('ambiguous-ctf.xml', text), 'ctf', { urn: '100001' }),
       /field AttendanceMarks: cannot decode "J" for 2025-01-14 AM unambiguously: J could be the withdrawn J or the first character of J1/,
     );
+  });
+
+  it("takes a CTF's J and Y before 2024-08-19 as the old codes: those rows rejected, the rest of the file applied", async () => {
+    // The school's own CTF with last year's sessions: H, Y and J were codes then (J1, Y1–Y7 were not).
+    const text = (await import('node:fs'))
+      .readFileSync('test/fixtures/mis/ctf/ctf25.xml', 'utf8')
+      .replace(
+        '<AttendanceStartDate>2025-01-13</AttendanceStartDate>\n            <AttendanceMarks>LLG\\/\\</AttendanceMarks>',
+        '<AttendanceStartDate>2024-07-15</AttendanceStartDate>\n            <AttendanceMarks>HHYYJJ</AttendanceMarks>',
+      );
+    expect(text).toContain('HHYYJJ');
+    const s = await run(temp('old-codes-ctf.xml', text), 'ctf', { urn: '100001', dryRun: true });
+    expect(s.status).toBe('dry-run');
+    expect(s.marks.inserted + s.marks.unchanged + s.marks.updated).toBe(10);
+    // One AttendSessions block is one row of the file (its marks share its line): one row rejected.
+    expect(s.rejectedByCause).toMatchObject([
+      {
+        cause:
+          'a code from before the 2024 code set (H, J or Y before 2024-08-19): no 2024 code means the same (the row not applied)',
+        idKind: 'marks',
+        rows: 1,
+      },
+    ]);
+    expect(s.rejected.map((r) => r.reason.slice(0, r.reason.indexOf(' is from')))).toEqual([
+      'code "H" on 2024-07-15',
+      'code "H" on 2024-07-15',
+      'code "Y" on 2024-07-16',
+      'code "Y" on 2024-07-16',
+      'code "J" on 2024-07-17',
+      'code "J" on 2024-07-17',
+    ]);
   });
 
   it("refuses another school's CTF (its Header/SourceSchool/URN), naming both URNs; its own is imported", async () => {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { CODES } from '../../../src/domain/attendance/codes.ts';
+import { CODES, WITHDRAWN, WITHDRAWN_FROM } from '../../../src/domain/attendance/codes.ts';
 import { addDays, isIsoDate } from '../../../src/domain/attendance/dates.ts';
 import { doorstepError } from '../../../src/errors.ts';
 import { BatchBuffer } from '../batches.ts';
@@ -14,7 +14,12 @@ export const SUPPORTED_CTF_VERSIONS = /^(24|25)\.\d+$/;
 
 /** Characters that mean "no mark for this session" in an AttendanceMarks string. */
 const NO_MARK = new Set(['-', ' ', '#']);
-/** One-character marks that are the first half of a two-character code: undecodable in a one-character slot. */
+/**
+ * One-character marks that are the first half of a two-character code: undecodable in a
+ * one-character slot on a day from 2024-08-19. Before it they were the old single-character codes
+ * (J1 and Y1–Y7 did not exist): taken as read, and the import rejects that row (a code from before
+ * the 2024 code set), never the file.
+ */
 const AMBIGUOUS: Record<string, string> = {
   J: 'J could be the withdrawn J or the first character of J1',
   Y: 'Y could be the withdrawn Y or the first character of Y1–Y7',
@@ -24,7 +29,8 @@ const AMBIGUOUS: Record<string, string> = {
  * Decodes one `AttendSessions` block: two characters per calendar day from `AttendanceStartDate`,
  * the AM mark then the PM mark. A session that is `#`, `-` or a space has no mark (school not in
  * session, or pupil not on roll). Two-character statutory codes (C1, C2, J1, Y1–Y7) cannot fit a
- * one-character slot; a character that could be the start of one is refused, never guessed.
+ * one-character slot; a character that could be the start of one is refused, never guessed — on a
+ * day from 2024-08-19; before it, J and Y were codes of their own (withdrawn since), passed on as H is.
  */
 export function decodeAttendanceMarks(
   pupilMisId: string,
@@ -45,14 +51,14 @@ export function decodeAttendanceMarks(
     if (NO_MARK.has(ch)) continue;
     const date = addDays(startDate, Math.floor(i / 2));
     const session = i % 2 === 0 ? 'AM' : 'PM';
-    if (AMBIGUOUS[ch]) {
+    if (AMBIGUOUS[ch] && date >= WITHDRAWN_FROM) {
       throw malformed(
         where,
         'AttendanceMarks',
         `cannot decode "${ch}" for ${date} ${session} unambiguously: ${AMBIGUOUS[ch]}`,
       );
     }
-    if (!CODES.has(ch) && ch !== 'H') {
+    if (!CODES.has(ch) && !WITHDRAWN.has(ch)) {
       throw malformed(
         where,
         'AttendanceMarks',

@@ -93,13 +93,18 @@ export type LocalCodeMap = Readonly<Record<string, string>>;
 
 export type CodeResolution =
   | { ok: true; code: string; category: Category; localCode: string | null }
-  | { ok: false; reason: string };
+  /**
+   * `beforeCodeSet`: a code withdrawn in 2024 on a date before 2024-08-19, when it was legal — no
+   * mapping problem (the MIS holds what the law asked then), but no code of this table either: the
+   * import rejects the row, never the unit, and never guesses its present-day code.
+   */
+  | { ok: false; reason: string; beforeCodeSet?: true };
 
 /**
  * Resolves a mark as found in an export to its statutory code and category. The local map is
  * consulted first (a school may map a local code onto a statutory one); statutory codes pass
- * through. Withdrawn codes are refused on dates from 2024-08-19; anything else unknown is refused —
- * never guessed.
+ * through. Withdrawn codes are refused on dates from 2024-08-19 (and, on dates before it, said to be
+ * from before the 2024 code set: `beforeCodeSet`); anything else unknown is refused — never guessed.
  */
 export function resolveCode(
   raw: string,
@@ -144,7 +149,8 @@ function resolveAnew(raw: string, date: string, localMap: LocalCodeMap): CodeRes
   if (withdrawn)
     return {
       ok: false,
-      reason: `code "${given}" predates the 2024 code set; Doorstep holds marks from 2024-08-19`,
+      reason: `code "${given}" on ${date} is from before the 2024 code set (legal then, withdrawn on ${WITHDRAWN_FROM}); no code of the 2024 table means the same with certainty, so it is not taken`,
+      beforeCodeSet: true,
     };
   return {
     ok: false,

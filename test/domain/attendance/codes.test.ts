@@ -85,10 +85,18 @@ describe('DfE 2024 attendance codes', () => {
       ok: false,
       reason: expect.stringContaining('Y1–Y7'),
     });
-    expect(resolveCode('H', '2024-07-01')).toMatchObject({
-      ok: false,
-      reason: expect.stringContaining('predates the 2024 code set'),
-    });
+  });
+
+  it('says a withdrawn code dated before 2024-08-19 (legal then) is from before the 2024 code set, not mapped', () => {
+    for (const code of ['H', 'J', 'Y']) {
+      expect(resolveCode(code, '2024-08-18')).toEqual({
+        ok: false,
+        reason: `code "${code}" on 2024-08-18 is from before the 2024 code set (legal then, withdrawn on 2024-08-19); no code of the 2024 table means the same with certainty, so it is not taken`,
+        beforeCodeSet: true,
+      });
+    }
+    // A school that maps the old code itself (its code map) has it taken as it says.
+    expect(resolveCode('H', '2024-07-01', { H: 'C' })).toMatchObject({ ok: true, code: 'C', localCode: 'H' });
   });
 
   it('refuses unknown and empty marks and a local map to a non-statutory code', () => {

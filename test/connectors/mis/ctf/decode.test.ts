@@ -27,4 +27,23 @@ describe('CTF AttendanceMarks decoding', () => {
       /unknown mark "\?" for 2025-01-17 PM \(position 2\)/,
     );
   });
+
+  it('reads J and Y before 2024-08-19 as the single-character codes they were then; refuses them from it', () => {
+    // J1 and Y1–Y7 began on 2024-08-19: before it a J or Y is whole (the import rejects its row, a
+    // code from before the 2024 code set), never the file.
+    const marks = decodeAttendanceMarks('A', '2024-08-16', 'JYHN####', where);
+    expect(marks.map((m) => `${m.date} ${m.session} ${m.mark}`)).toEqual([
+      '2024-08-16 AM J',
+      '2024-08-16 PM Y',
+      '2024-08-17 AM H',
+      '2024-08-17 PM N',
+    ]);
+    expect(decodeAttendanceMarks('A', '2024-08-18', 'JY', where)).toHaveLength(2);
+    expect(() => decodeAttendanceMarks('A', '2024-08-18', 'JYJ/', where)).toThrow(
+      /cannot decode "J" for 2024-08-19 AM unambiguously/,
+    );
+    expect(() => decodeAttendanceMarks('A', '2024-08-18', 'NN/Y', where)).toThrow(
+      /cannot decode "Y" for 2024-08-19 PM unambiguously/,
+    );
+  });
 });
