@@ -160,7 +160,8 @@ const UNSEEN_TYPES = ['duress', 'silent'];
  * the card has no one to list. With people to phone (`phoneThem`) the badge points at the list below;
  * with none — no contacts with a phone number configured for the groups (`phoneNoOneIn`), or only
  * the people the alarm is about — it says so and what the office does instead: call the worker
- * directly, then its emergency plan; for a duress or silent alarm never "ring the worker".
+ * directly (or, with no number for them, says so and to use the staff contact list), then its
+ * emergency plan; for a duress or silent alarm never "ring the worker".
  */
 export function unheardSaid(a) {
   if (a.warning !== 'no-one-reached' && a.warning !== 'ladder-stalled') return null;
@@ -179,14 +180,23 @@ export function unheardSaid(a) {
     ? `no contacts with a phone number are configured for ${groups.join(', ')}`
     : 'there is no one else to phone';
   const plan = 'follow your school’s emergency plan (999 if you fear for them)';
+  // No number for the worker nor their partner: "call the worker directly" is no step the office can
+  // take from the card, so it names them and where a number is (the school's own staff list).
+  const noNumber = !a.staffPhone && !a.partnerPhone;
+  const worker = a.staffName ?? 'the worker';
+  const them = a.partnerName ? `${worker} or ${a.partnerName} (partner)` : worker;
   const instead = unseen
     ? `${plan}; do not ring the worker — a phone ringing on them can give a ${a.type} alarm away`
-    : `call the worker directly${a.staffPhone || a.partnerPhone ? ' (under Call)' : ''}, then ${plan}`;
+    : noNumber
+      ? `Doorstep has no phone number for ${them} — ring them from your staff contact list, then ${plan}`
+      : `call the worker directly (under Call), then ${plan}`;
   return {
     badge: `${head}, and ${groups.length ? 'no one to phone is configured' : 'there is no one else to phone'}: ${
       unseen
         ? 'follow your emergency plan (do not ring the worker)'
-        : 'call the worker directly, then follow your emergency plan'
+        : noNumber
+          ? `ring ${them} from your staff contact list (Doorstep has no number), then follow your emergency plan`
+          : 'call the worker directly, then follow your emergency plan'
     }`,
     phone: `No one to list: ${none}${groups.length ? ' (the school’s contacts: tell your admin)' : ''}. ${
       instead[0].toUpperCase() + instead.slice(1)

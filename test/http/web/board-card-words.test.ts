@@ -136,8 +136,13 @@ describe('an alarm card no one outside the office knows of', () => {
     );
     // A stalled ladder whose next step has no one to phone says the same of it.
     expect(
-      words.unheardSaid({ ...failed, warning: 'ladder-stalled', phoneThem: [], phoneNoOneIn: ['dsl'] })!
-        .badge,
+      words.unheardSaid({
+        ...failed,
+        warning: 'ladder-stalled',
+        phoneThem: [],
+        phoneNoOneIn: ['dsl'],
+        staffPhone: '+447700900123',
+      })!.badge,
     ).toBe(
       'ESCALATION HAS STOPPED — no one is being paged, and no one to phone is configured: call the worker directly, then follow your emergency plan',
     );
@@ -159,10 +164,42 @@ describe('an alarm card no one outside the office knows of', () => {
   });
 
   it('everyone with a phone is the person it is about: no one else to phone, never "none configured"', () => {
-    const said = words.unheardSaid({ ...failed, phoneThem: [], phoneNoOneIn: [] })!;
+    const said = words.unheardSaid({
+      ...failed,
+      phoneThem: [],
+      phoneNoOneIn: [],
+      partnerPhone: '+447700900124',
+    })!;
     expect(said.badge).toMatch(/and there is no one else to phone: call the worker directly/);
     expect(said.phone).toMatch(
-      /^No one to list: there is no one else to phone\. Call the worker directly, then/,
+      /^No one to list: there is no one else to phone\. Call the worker directly \(under Call\), then/,
+    );
+  });
+
+  /**
+   * Found by a newcomer's walk: with no phone number for the worker (nor a partner) the card said
+   * "call the worker directly" and showed no number — a step the office could not take from it.
+   */
+  it('with no number for the worker nor a partner, says so by name and to use the staff contact list', () => {
+    const said = words.unheardSaid({
+      ...failed,
+      staffName: 'Sam Staff',
+      phoneThem: [],
+      phoneNoOneIn: ['on-call-leaders'],
+    })!;
+    expect(said.badge).toBe(
+      'EVERY MESSAGE FAILED — no one else knows, and no one to phone is configured: ring Sam Staff from your staff contact list (Doorstep has no number), then follow your emergency plan',
+    );
+    expect(said.phone).toBe(
+      'No one to list: no contacts with a phone number are configured for on-call-leaders (the school’s contacts: tell your admin). Doorstep has no phone number for Sam Staff — ring them from your staff contact list, then follow your school’s emergency plan (999 if you fear for them).',
+    );
+    for (const line of [said.badge, said.phone]) expect(line).not.toMatch(/call the worker directly/i);
+    // A partner on the visit with no number either: both named.
+    expect(
+      words.unheardSaid({ ...failed, staffName: 'Sam Staff', partnerName: 'Pat Partner', phoneThem: [] })!
+        .phone,
+    ).toMatch(
+      /Doorstep has no phone number for Sam Staff or Pat Partner \(partner\) — ring them from your staff contact list/,
     );
   });
 
