@@ -1,7 +1,7 @@
 import type { FirstStepTaker } from '../src/alarms/ingest-types.ts';
 import { ladderFor } from '../src/alarms/ladder-for.ts';
 import { takeRaised } from '../src/alarms/recent-raises.ts';
-import { findSchool } from '../src/config/school-of.ts';
+import { schoolOrFallback } from '../src/config/school-of.ts';
 import { settledWithin } from '../src/core/settled-within.ts';
 import { decideStep, levelAt, nextStepTimes, stepLeadMs } from '../src/domain/escalation/ladder.ts';
 import {
@@ -170,7 +170,8 @@ export async function escalate(
  * The targets step `payload.step` pages: its level's, plus — past the ladder's first round or on a
  * reopen, once the clock has left the period the alarm was raised in (17:00 passed, say) — the last
  * level of the ladder that holds now, so an alarm still going out of hours reaches the out-of-hours
- * people too (src/domain/escalation/routing.ts). A school the config no longer holds adds none.
+ * people too (src/domain/escalation/routing.ts). A school the config no longer holds: the
+ * `orphansTo` school's ladder of now.
  */
 function stepTargets(
   deps: JobDeps,
@@ -180,8 +181,7 @@ function stepTargets(
 ): { targets: string[]; added: string[]; period?: string } {
   const none = { targets: own, added: [] };
   if (!looksAtLadderNow(alarm.policy, payload.step, payload.reopened !== undefined)) return none;
-  const school = findSchool(deps.config, alarm.schoolId);
-  if (!school) return none;
+  const { school } = schoolOrFallback(deps.config, alarm.schoolId);
   const now = ladderFor(school, alarm.type, deps.now(), alarm.deviceId ? 'fob' : 'register');
   const r = targetsWithLadderNow(own, alarm.policy, now);
   return { ...r, period: now.period && PERIOD_WORDS[now.period] };

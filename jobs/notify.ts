@@ -2,7 +2,7 @@ import { UnrecoverableError } from 'bullmq';
 import { fallBackNow } from '../src/alarms/delivery-fallback.ts';
 import { periodFor } from '../src/alarms/ladder-for.ts';
 import type { SchoolConfig } from '../src/config/schema.ts';
-import { findSchool } from '../src/config/school-of.ts';
+import { schoolOrFallback } from '../src/config/school-of.ts';
 import { settledWithin } from '../src/core/settled-within.ts';
 import { decideStep, type EscalationPolicy, levelAt } from '../src/domain/escalation/ladder.ts';
 import { officeLine } from '../src/domain/visits/office-line.ts';
@@ -111,22 +111,30 @@ export function failedForGood(err: unknown, last = false): boolean {
 /**
  * Sends one pending notification through its channel and records the outcome (sent; or its error,
  * failed on the last try), releasing any claim. Throws what the channel threw (`failedForGood` says
- * whether anything tries it again).
+ * whether anything tries it again). The alarm of a school the config no longer holds goes through the
+ * `orphansTo` school's channels and contacts, its words saying whose it is (never no channel at all).
  */
-export async function deliver(deps: JobDeps, n: Notification, last: boolean): Promise<{ status: string }> {
-  const school = findSchool(deps.config, n.schoolId);
+export async function deliver(
+  deps: JobDeps,
+  given: Notification,
+  last: boolean,
+): Promise<{ status: string }> {
+  const found = schoolOrFallback(deps.config, given.schoolId);
+  const n: Notification = found.orphan ? { ...given, orphanSchool: found.orphan } : given;
+  // What a call or a push says of the school: the one taking it, for the one no longer configured.
+  const school = found.orphan
+    ? { ...found.school, name: `${found.school.name}, for ${found.orphan}` }
+    : found.school;
   const extra = await visitGroupsFor(deps.db, n.target, {
     schoolId: n.schoolId,
     visitId: n.visitId ?? null,
     staffId: n.staffId ?? null,
   });
-  const channel = school
-    ? channelsFor(
-        school,
-        { db: deps.db, publisher: deps.publisher, prefix: deps.config.redis.prefix },
-        extra,
-      ).get(channelKind(n.target))
-    : undefined;
+  const channel = channelsFor(
+    school,
+    { db: deps.db, publisher: deps.publisher, prefix: deps.config.redis.prefix },
+    extra,
+  ).get(channelKind(n.target));
   if (!channel) {
     const reason = `no "${channelKind(n.target)}" channel is configured`;
     await markNotificationAttemptFailed(deps.db, n.id, reason, true);
@@ -157,8 +165,8 @@ export async function deliver(deps: JobDeps, n: Notification, last: boolean): Pr
  * A text or e-mail to the people on the visit themselves carries the number their phone page offers
  * now (the office in school hours, else the on-call number), for the words that ask them to call in.
  */
-function forTheWorker(n: Notification, school: SchoolConfig | undefined, now: Date): Notification {
-  if (!school || n.notice || !toTheWorker(n.target)) return n;
+function forTheWorker(n: Notification, school: SchoolConfig, now: Date): Notification {
+  if (n.notice || !toTheWorker(n.target)) return n;
   return { ...n, officeLine: officeLine(school, periodFor(school, now)) };
 }
 

@@ -1,7 +1,7 @@
 import { ladderFor } from '../src/alarms/ladder-for.ts';
-import { OUTSIDE_CONFIG_LOG } from '../src/checks/outside-config.ts';
 import { visitRulesLookup } from '../src/config/policy-packs.ts';
 import type { SchoolConfig } from '../src/config/schema.ts';
+import { noLongerConfigured, orphansTo } from '../src/config/school-of.ts';
 import { londonClock } from '../src/domain/attendance/dates.ts';
 import { LADDER_STALLED_AFTER_MS } from '../src/domain/escalation/stalled.ts';
 import type { VisitRules } from '../src/domain/visits/rules.ts';
@@ -48,6 +48,8 @@ import type { JobDeps } from './deps.ts';
  * should have moved and did not (`resumeStalledLadders`), and sends again any alarm notification
  * whose job gave up or was lost (`resendStrandedNotifications`): no ladder ends in silence, and no
  * level's people go unpaged, because a job ran out of retries.
+ * A worker out at a school the config no longer holds (removed, or its id renamed, while they were
+ * out) is watched too, by the `orphansTo` school's rules and ladders, each alarm saying so.
  */
 export async function watchVisits(
   _payload: PayloadOf<DoorstepCatalog, 'watch-visits'>,
@@ -62,30 +64,54 @@ export async function watchVisits(
   // A school whose watch fails (a row lock held past WATCH_LOCK_WAIT_MS, the database erroring) is
   // said and tried again next run; it never stops the watch of the schools after it.
   const failed: string[] = [];
-  for (const school of deps.config.schools) {
+  // A school the config no longer holds (renamed or removed while a worker was out or an alarm open):
+  // watched as the `orphansTo` school — said every run, loudly, until the config is put right.
+  // Its own failure never stops the watch of the config's schools (said, and tried again next run).
+  const orphans = await watchedOutsideConfig(
+    deps.db,
+    deps.config.schools.map((s) => s.id),
+  ).catch((err: unknown) => {
+    failed.push('the schools not in the config');
+    deps.log.error({ err }, 'visit watch could not look for schools not in the config; tried again next run');
+    return [];
+  });
+  const fallback = orphansTo(deps.config);
+  if (orphans.length)
+    deps.log.error(
+      { schools: orphans, orphansTo: fallback.id },
+      "workers out or alarms open at schools not in the config: watched by the trust.orphansTo school's rules and paged through its channels — put the school back in the config (doorstep check names them)",
+    );
+  const walks = [
+    ...deps.config.schools.map((school) => ({ school, schoolId: school.id })),
+    ...orphans.map((o) => ({ school: fallback, schoolId: o.schoolId })),
+  ];
+  for (const { school, schoolId } of walks) {
     try {
-      raised += await watchSchool(school);
+      raised += await watchSchool(school, schoolId);
     } catch (err) {
-      failed.push(school.id);
-      deps.log.error({ err, school: school.id }, 'visit watch failed for this school; tried again next run');
+      failed.push(schoolId);
+      deps.log.error({ err, school: schoolId }, 'visit watch failed for this school; tried again next run');
     }
   }
-  async function watchSchool(school: SchoolConfig): Promise<number> {
+  /** The visits out at `schoolId`, by `school`'s rules: its own, or the `orphansTo` school's. */
+  async function watchSchool(school: SchoolConfig, schoolId: string): Promise<number> {
     let raisedHere = 0;
     const keys: string[] = [];
+    const orphan =
+      schoolId === school.id ? '' : ` (${noLongerConfigured(schoolId)}: ${school.name}'s rules and ladder)`;
     await withBoardEvents(deps.db, tell, async (tx, events) => {
       await boundLockWaits(tx, WATCH_LOCK_WAIT_MS);
-      checkIns += await takeFobCheckIns(tx, school, rulesFor(school.id), now, events);
-      await linkDeviceAlarmsToVisits(tx, school.id);
+      checkIns += await takeFobCheckIns(tx, school, schoolId, rulesFor(school.id), now, events);
+      await linkDeviceAlarmsToVisits(tx, schoolId);
       const silent = school.fobs.silentAlarmMinutes;
-      const out = await visitsOutForWatch(tx, school.id, silent !== undefined);
+      const out = await visitsOutForWatch(tx, schoolId, silent !== undefined);
       const rules = rulesFor(school.id);
       for (const { visit: v, leadStaffId, fobLastAt } of out) {
         const fob = v.fobDeviceId && silent ? { lastEventAt: fobLastAt, silentMinutes: silent } : null;
         for (const due of dueVisitAlarms({ ...v, fob }, rules, now)) {
           keys.push(due.dedupKey);
           const alarm = await raiseVisitAlarm(tx, {
-            schoolId: school.id,
+            schoolId,
             visitId: v.id,
             staffId: leadStaffId,
             type: due.type,
@@ -94,7 +120,7 @@ export async function watchVisits(
             // The ladder of the moment it is raised (up to VISIT_WATCH_SLACK_MS after it fell due),
             // never of the deadline: the phone page judges both (src/visits/watch-reach.ts).
             policy: ladderFor(school, due.type, now),
-            what: `alarm raised: ${WHAT[due.type]}`,
+            what: `alarm raised: ${WHAT[due.type]}${orphan}`,
             actor: 'system:visit-watcher',
           });
           if (alarm) {
@@ -110,13 +136,6 @@ export async function watchVisits(
     }
     return raisedHere;
   }
-  // A school the config no longer holds (renamed or removed while a worker was out or an alarm open):
-  // nothing here can watch it — said every run, loudly, until the config or the register is put right.
-  const orphans = await watchedOutsideConfig(
-    deps.db,
-    deps.config.schools.map((s) => s.id),
-  );
-  if (orphans.length) deps.log.error({ schools: orphans }, OUTSIDE_CONFIG_LOG);
   await startLaddersNotStarted(deps, now);
   const reopened = await reopenAcknowledgements(deps, now);
   const resumed = await resumeStalledLadders(deps, now);
@@ -247,11 +266,11 @@ const WHAT = {
 async function takeFobCheckIns(
   tx: Queryable,
   school: SchoolConfig,
+  schoolId: string,
   rules: VisitRules,
   now: Date,
   events: BoardEventRow[],
 ) {
-  const schoolId = school.id;
   const taken = await insertTrustedFobCheckIns(tx, schoolId, now, school.fobs.maxClockSkewSeconds * 1000);
   for (const { visitId, at } of taken) {
     const v = await getVisit(tx, visitId);

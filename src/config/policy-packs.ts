@@ -12,6 +12,7 @@ import {
 import { DEFAULT_VISIT_RULES, type VisitRules } from '../domain/visits/rules.ts';
 import { doorstepError } from '../errors.ts';
 import type { DoorstepConfig, SchoolConfig } from './schema.ts';
+import { schoolOrFallback } from './school-of.ts';
 import { formatProblem, parseYamlWith } from './yaml-parse.ts';
 
 /**
@@ -225,10 +226,16 @@ export function packLadders(
   return out;
 }
 
-/** `schoolId → visit rules` for a loaded config (from the packs it read at load). */
+/**
+ * `schoolId → visit rules` for a loaded config (from the packs it read at load). A school id the
+ * config no longer holds (a worker still out there) is judged by the `orphansTo` school's rules.
+ */
 export function visitRulesLookup(config: DoorstepConfig): (schoolId: string) => VisitRules {
   const bySchool = new Map(config.schools.map((s) => [s.id, visitRulesFor(s, config.packs)]));
-  return (schoolId) => bySchool.get(schoolId) ?? DEFAULT_VISIT_RULES;
+  return (schoolId) =>
+    bySchool.get(schoolId) ??
+    bySchool.get(schoolOrFallback(config, schoolId).school.id) ??
+    DEFAULT_VISIT_RULES;
 }
 
 /** The trigger rules a school runs, from the packs its config read at load (checked there). */

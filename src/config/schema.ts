@@ -80,7 +80,19 @@ export function buildConfigSchema(sources: SecretSources) {
   const secret = secretField(sources);
   return z
     .strictObject({
-      trust: z.strictObject({ id: settingId, name: z.string().min(1) }),
+      trust: z.strictObject({
+        id: settingId,
+        name: z.string().min(1),
+        /**
+         * The school that takes the workers out and alarms open of a school the config no longer
+         * holds (one removed, or its id renamed, while they were open): "I need help" and back safe
+         * are never refused for it, the visit watcher watches its workers by this school's rules, its
+         * alarms' messages go through this school's channels and contacts, and this school's board
+         * shows its open alarms to take — each saying "<id>, a school no longer in the configuration".
+         * Left out: the first school in `schools`. It must name a school in `schools`.
+         */
+        orphansTo: settingId.optional(),
+      }),
       ...serverSettings(secret),
       /** Folder of policy packs (`<id>.yaml`). */
       policiesDir: folderPath.default('./config/policies'),
@@ -90,6 +102,13 @@ export function buildConfigSchema(sources: SecretSources) {
     })
     .superRefine((cfg, ctx) => {
       checkRetentionSchools(cfg, ctx);
+      if (cfg.trust.orphansTo !== undefined && !cfg.schools.some((s) => s.id === cfg.trust.orphansTo))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['trust', 'orphansTo'],
+          input: cfg.trust.orphansTo,
+          message: `no school "${cfg.trust.orphansTo}" in schools (have: ${cfg.schools.map((s) => s.id).join(', ')})`,
+        });
       checkWebhookSecretsApart(cfg, ctx);
       checkDropFoldersApart(cfg, ctx);
       checkMisSourcesApart(cfg, ctx);

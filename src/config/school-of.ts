@@ -8,6 +8,33 @@ export function findSchool(config: DoorstepConfig, id: string | undefined): Scho
 }
 
 /**
+ * The school that takes the workers out and alarms open of a school the config no longer holds: the
+ * trust's `orphansTo`, else the first school (the schema checks it names one).
+ */
+export function orphansTo(config: DoorstepConfig): SchoolConfig {
+  return findSchool(config, config.trust.orphansTo) ?? config.schools[0]!;
+}
+
+/** What is said of a school id the config no longer holds (removed, or its id renamed). */
+export function noLongerConfigured(id: string): string {
+  return `${id}, a school no longer in the configuration`;
+}
+
+/**
+ * The school with this id for the safety path — "I need help", back safe, the visit watch, an alarm's
+ * messages and board — which never stops at an id the config no longer holds (a school removed, or
+ * its id renamed, while a worker was out or an alarm open): then the `orphansTo` school, with
+ * `orphan` saying so in words (`noLongerConfigured`); else `orphan` is null.
+ */
+export function schoolOrFallback(
+  config: DoorstepConfig,
+  id: string,
+): { school: SchoolConfig; orphan: string | null } {
+  const school = findSchool(config, id);
+  return school ? { school, orphan: null } : { school: orphansTo(config), orphan: noLongerConfigured(id) };
+}
+
+/**
  * The school whose device registry holds each device, for an alarm that arrives on another school's
  * feed: one vendor account can push every device of a trust to one address. A device two schools
  * register has no one home: it is left where it arrived.

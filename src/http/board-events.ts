@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { DoorstepConfig } from '../config/schema.ts';
+import { orphansTo } from '../config/school-of.ts';
 import { doorstepError } from '../errors.ts';
 import { boardEventsAfter } from '../store/alarms.ts';
 import { type BoardEventRow, boardChannel } from '../store/board.ts';
@@ -72,6 +73,11 @@ const HEARTBEAT_FRAME = 'event: heartbeat\ndata: {}\n\n';
 export const ELSEWHERE_EVENT = 'alarm-elsewhere';
 /** The board events that change whether another school has an unacknowledged alarm. */
 const ELSEWHERE_TYPES = new Set(['alarm.raised', 'alarm.acknowledged', 'alarm.resolved', 'alarm.reopened']);
+/**
+ * Where the events of schools the config no longer holds are told too: the `orphansTo` school's
+ * boards, which show their alarms, hear them as ELSEWHERE_EVENT (and re-read).
+ */
+const ORPHANS = Symbol('schools not in the config');
 
 export async function registerBoardEvents(app: FastifyInstance, o: BoardEventsOptions): Promise<void> {
   const now = o.now ?? (() => new Date());
@@ -91,6 +97,7 @@ export async function registerBoardEvents(app: FastifyInstance, o: BoardEventsOp
     try {
       const e = JSON.parse(message) as BoardEvent;
       bus.emit(e.schoolId, e);
+      if (!o.config.schools.some((s) => s.id === e.schoolId)) bus.emit(ORPHANS, e);
     } catch {
       // not ours
     }
@@ -195,6 +202,7 @@ export async function registerBoardEvents(app: FastifyInstance, o: BoardEventsOp
         clearInterval(heartbeat);
         bus.off(schoolId, onEvent);
         for (const id of others) bus.off(id, onElsewhere);
+        bus.off(ORPHANS, onElsewhere);
       };
       // The person's other schools: an alarm there is said on this board too (ids only, as every frame).
       const others = req.user
@@ -207,6 +215,7 @@ export async function registerBoardEvents(app: FastifyInstance, o: BoardEventsOp
         );
       };
       for (const id of others) bus.on(id, onElsewhere);
+      if (orphansTo(o.config).id === schoolId) bus.on(ORPHANS, onElsewhere);
       req.raw.on('close', closed);
       res.on('close', closed);
       let cursor = lastId;

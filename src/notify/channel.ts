@@ -29,6 +29,12 @@ export interface Notification {
    * their phone page offers now (the office, or the on-call number out of hours), for their words.
    */
   officeLine?: { phone: string; label: string } | null;
+  /**
+   * Set as it is sent, never carried in a job: the alarm's school is one the config no longer holds,
+   * in words ("hampton, a school no longer in the configuration"); its messages go through the
+   * `orphansTo` school's channels and contacts, and say so.
+   */
+  orphanSchool?: string | null;
   /** Not an alarm but a notice to named people (a child not seen): its subject and words. */
   notice?: { subject: string; text: string } | null;
 }

@@ -51,9 +51,10 @@ function workerWords(n: Notification): string {
 function alarmWords(n: Notification): string {
   const what = n.alarmType.replace(/_/g, ' ').toUpperCase();
   const prompt = n.prompt ? ` ${n.prompt}.` : '';
+  const at = n.orphanSchool ? ` at ${n.orphanSchool}` : '';
   if (!n.deviceId)
-    return `DOORSTEP ALARM #${n.alarmId}: ${what} (visit ${n.visitId ?? '?'}${n.staffName ? `, ${n.staffName}` : n.staffId ? `, staff ${n.staffId}` : ''}), escalation level ${n.step + 1}.${prompt} Acknowledge on the Doorstep board.`;
+    return `DOORSTEP ALARM #${n.alarmId}: ${what} (visit ${n.visitId ?? '?'}${n.staffName ? `, ${n.staffName}` : n.staffId ? `, staff ${n.staffId}` : ''})${at}, escalation level ${n.step + 1}.${prompt} Acknowledge on the Doorstep board.`;
   const staff = n.staffName ? `${n.staffName} (staff ${n.staffId})` : `staff ${n.staffId}`;
   const who = n.staffId ? staff : `an UNKNOWN device ${n.deviceId}`;
-  return `DOORSTEP ALARM #${n.alarmId}: ${what} from ${who} (device ${n.deviceId}), escalation level ${n.step + 1}.${prompt} Acknowledge on the Doorstep board.`;
+  return `DOORSTEP ALARM #${n.alarmId}: ${what} from ${who} (device ${n.deviceId})${at}, escalation level ${n.step + 1}.${prompt} Acknowledge on the Doorstep board.`;
 }

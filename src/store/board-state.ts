@@ -112,9 +112,20 @@ function levelSent(
 }
 
 /**
+ * Whether alarm `a` is one this board shows: its school's (`$1`), and on the `orphansTo` school's
+ * board (`configured`, the config's school ids in `$n`) one at a school the config no longer holds.
+ * Any other board's read is its school's alone, as it always was.
+ */
+function atBoard(a: string, configured: readonly string[] | null, n: number): string {
+  return configured ? `(${a}.school_id = $1 OR ${a}.school_id <> ALL($${n}::text[]))` : `${a}.school_id = $1`;
+}
+
+/**
  * Everything the office board shows for one school, in one read: open and acknowledged alarms
  * (open first) with who, device, where, escalation level and the next step; visits out and today's;
  * open triggers no visit has been asked for yet; failed deliveries. For signed-in staff only.
+ * `configured` — given for the `orphansTo` school's board: the config's school ids — brings in the
+ * alarms not resolved at any school not among them (removed, or its id renamed), for this board to take.
  */
 export async function boardState(
   db: Queryable,
@@ -122,9 +133,10 @@ export async function boardState(
   today: string,
   now: Date,
   rules: VisitRules,
+  configured: readonly string[] | null = null,
 ) {
   const alarms = await db.query<Record<string, unknown>>(
-    `SELECT a.id, a.type, a.status, a.raised_at, a.device_id, a.staff_id, a.unknown_device, a.escalation_step, a.created_at, ${isHelpAlarm('a')} AS from_phone,
+    `SELECT a.id, a.school_id, a.type, a.status, a.raised_at, a.device_id, a.staff_id, a.unknown_device, a.escalation_step, a.created_at, ${isHelpAlarm('a')} AS from_phone,
             a.next_step_at, a.policy, a.acknowledged_at, a.acknowledged_via, v.id AS visit_id, a.trust_issue, a.reopened, a.test, COALESCE(e.location, a.location) AS location, e.battery_percent, e.received_at,
             u.display_name AS staff_name, COALESCE(v.worker_phone, u.phone) AS staff_phone,
             ack.display_name AS acknowledged_by_name,
@@ -160,7 +172,7 @@ export async function boardState(
                            ORDER BY (v.id = a.visit_id) IS TRUE DESC, v.departed_at DESC LIMIT 1) v ON true
        LEFT JOIN users pa ON pa.id = v.partner_user_id
        LEFT JOIN pupils p ON p.school_id = v.school_id AND p.mis_id = v.pupil_mis_id
-     WHERE a.school_id = $1 AND a.status <> 'resolved'
+     WHERE ${atBoard('a', configured, 3)} AND a.status <> 'resolved'
      -- Every real alarm before any TEST one (a fob drill is never read before a real SOS); then
      -- unacknowledged first; then by severity (a person in danger before an overdue visit before a
      -- device fault); then the longest waiting first.
@@ -168,7 +180,7 @@ export async function boardState(
        CASE WHEN a.type IN ('sos', 'duress', 'silent', 'fall', 'non_movement', 'timer_overrun') THEN 0
             WHEN a.type IN ('overdue_visit', 'missed_check_in', 'device_silent') THEN 1 ELSE 2 END,
        a.raised_at ASC LIMIT ${BOARD_ALARMS}`,
-    [schoolId, BROUGHT_FORWARD],
+    configured ? [schoolId, BROUGHT_FORWARD, [...configured]] : [schoolId, BROUGHT_FORWARD],
   );
   const visits = await db.query<Record<string, unknown>>(
     `SELECT v.id, v.status, v.reason, v.address, v.planned_for, v.departed_at, v.returned_at, v.arrived_at, v.expected_return_at,
@@ -300,8 +312,8 @@ export async function boardState(
   // how many more there are rather than hide one (a flood of junk must not bury a real alarm unsaid).
   const open = await db.query<{ all: number; unacked: number }>(
     `SELECT count(*)::int AS all, (count(*) FILTER (WHERE status = 'open'))::int AS unacked
-     FROM alarms WHERE school_id = $1 AND status <> 'resolved'`,
-    [schoolId],
+     FROM alarms a WHERE ${atBoard('a', configured, 2)} AND status <> 'resolved'`,
+    configured ? [schoolId, [...configured]] : [schoolId],
   );
   return {
     now: now.toISOString(),
@@ -331,6 +343,8 @@ export async function boardState(
         );
       return {
         id: String(r.id),
+        /** Its school: another's only on the `orphansTo` school's board (a school no longer configured). */
+        schoolId: r.school_id as string,
         type: r.type as string,
         /** A TEST alarm (a fob drill): the card says so; resolving defaults to `test`. */
         test: r.test === true,

@@ -1,4 +1,5 @@
 import { ladderFor, periodFor } from '../alarms/ladder-for.ts';
+import { schoolOrFallback } from '../config/school-of.ts';
 import { type Effect, onVisit, type VisitClearReason } from '../domain/visits/lifecycle.ts';
 import { officeLine } from '../domain/visits/office-line.ts';
 import { runningLateProblem } from '../domain/visits/return-time.ts';
@@ -20,7 +21,7 @@ import {
 import { lastConfirmedByOthers } from '../store/visit-queries.ts';
 import { alarmIdByKey, openAlarmIdsOfVisit } from '../store/visit-watch.ts';
 import { getVisit, otherVisitOut, type VisitRow } from '../store/visits.ts';
-import { assertMayActOn, knownSchool } from './access.ts';
+import { assertMayActOn } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
 import { tellBackSafeByOther } from './resume-watch.ts';
 import { startLadder } from './start-ladder.ts';
@@ -106,7 +107,8 @@ export async function checkInVisit(deps: VisitDeps, user: User, visitId: string)
  * visit's overdue and missed check-in alarms stand down as the worker safe; the visit is returned,
  * or completed when its outcome was already recorded (a visit cancelled while out stays cancelled).
  * Said by someone other than the lead, the people on the visit are texted so (where the school has
- * SMS): one still at the door can say "I am still out" (resume-watch.ts).
+ * SMS): one still at the door can say "I am still out" (resume-watch.ts). Never refused for a school
+ * the config no longer holds: the visit is closed, without that school's own notices.
  */
 export async function returnVisit(deps: VisitDeps, user: User, visitId: string): Promise<void> {
   const notices = await change(deps, async (tx, events) => {
@@ -118,7 +120,8 @@ export async function returnVisit(deps: VisitDeps, user: User, visitId: string):
     await audit(tx, user, 'visit.returned', v, { status: v.status }, { status, backSafe: true });
     await applyClears(tx, v, effect, `user:${user.id}`, 'the worker is back safe', now, events);
     events.push(await insertBoardEvent(tx, v.schoolId, 'visit.returned', { visitId }));
-    const school = knownSchool(deps.config, v.schoolId);
+    const { school, orphan } = schoolOrFallback(deps.config, v.schoolId);
+    if (orphan) return [];
     return [
       ...(await tellBackSafeByOther(tx, school, deps.config.http.publicUrl, user, v, now)),
       // Hampton: the visit record's "confirmation of return" to the office and the HoS.
@@ -144,8 +147,9 @@ export async function arriveVisit(deps: VisitDeps, user: User, visitId: string):
     const said = saidBy(user, v, 'the worker has arrived', 'arrival');
     await applyClears(tx, v, effect, `user:${user.id}`, said, now, events);
     events.push(await insertBoardEvent(tx, v.schoolId, 'visit.arrived', { visitId }));
-    const school = knownSchool(deps.config, v.schoolId);
-    if (school.notices.arrived.length === 0) return [];
+    // A school the config no longer holds has no one named for arrivals: the arrival stands, unsaid.
+    const { school, orphan } = schoolOrFallback(deps.config, v.schoolId);
+    if (orphan || school.notices.arrived.length === 0) return [];
     const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
     return insertNotices(tx, {
       schoolId: school.id,
@@ -204,7 +208,8 @@ export async function runningLate(
     // and setting it stands the open overdue alarm down — a time a day (or a year) ahead would leave
     // the worker unwatched until then. Set by the worker themselves, also at most that long after
     // someone else last confirmed them: past it, they call the office, who sets it.
-    const school = knownSchool(deps.config, v.schoolId);
+    // A school the config no longer holds: the `orphansTo` school's office line, and no notice.
+    const { school, orphan } = schoolOrFallback(deps.config, v.schoolId);
     const bySelf = onVisit(user, v)
       ? {
           confirmedAt: (await lastConfirmedByOthers(tx, visitId)) ?? v.departedAt ?? now,
@@ -238,6 +243,7 @@ export async function runningLate(
       events,
     );
     events.push(await insertBoardEvent(tx, v.schoolId, 'visit.running-late', { visitId }));
+    if (orphan) return [];
     // Thames View 3.6: any change to a visit is notified (to the people the school names).
     const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
     const out = await whoIsOut(tx, v, user);
@@ -257,7 +263,8 @@ export async function runningLate(
 /**
  * "I need help" from the phone page: an SOS alarm for the visit, raised as a fob SOS would be (the
  * school's `sos` ladder, the board at once, escalation), with the browser's position when the worker
- * allowed it. Each press is its own alarm.
+ * allowed it. Each press is its own alarm. A visit of a school the config no longer holds is never
+ * refused: its alarm is raised on the `orphansTo` school's ladder, its timeline saying so.
  */
 export async function askForHelp(
   deps: VisitDeps,
@@ -279,7 +286,7 @@ export async function askForHelp(
     const again = pressId ? await alarmIdByKey(tx, dedupKey) : null;
     if (again) return again;
     must(deps, user, v, 'help');
-    const school = knownSchool(deps.config, v.schoolId);
+    const { school, orphan } = schoolOrFallback(deps.config, v.schoolId);
     const alarm = await raiseVisitAlarm(tx, {
       schoolId: v.schoolId,
       visitId,
@@ -288,7 +295,7 @@ export async function askForHelp(
       dedupKey,
       raisedAt: now,
       policy: ladderFor(school, 'sos', now),
-      what: `alarm raised: sos — ${user.displayName} pressed "I need help" on the phone page`,
+      what: `alarm raised: sos — ${user.displayName} pressed "I need help" on the phone page${orphan ? ` (${orphan}: ${school.name}'s ladder)` : ''}`,
       actor: `user:${user.id}`,
       location,
     });

@@ -123,6 +123,13 @@ export function alarmCard(a) {
             ),
           ]
         : null,
+      // An alarm of a school the config no longer holds, brought to this (the trust's orphansTo) board.
+      a.noLongerConfigured
+        ? [
+            h('dt', {}, 'School'),
+            h('dd', { class: 'no-longer-configured' }, bdi(a.noLongerConfigured), ' — this board takes it'),
+          ]
+        : null,
       a.deviceId ? [h('dt', {}, 'Device'), h('dd', {}, a.deviceId, batteryText(a))] : null,
       a.trustIssue
         ? [h('dt', {}, 'Not verified'), h('dd', { class: 'trust-issue' }, `${a.trustIssue} — treat as real`)]

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { acknowledgeAlarm, resolveAlarm } from '../../alarms/commands.ts';
 import { raiseFobDrill } from '../../alarms/fob-drill.ts';
+import { noLongerConfigured, orphansTo, schoolOrFallback } from '../../config/school-of.ts';
 import { londonDate } from '../../domain/attendance/dates.ts';
 import { BOARD_EVENT_TYPES } from '../../domain/board-events.ts';
 import { VISITING_STAFF } from '../../domain/escalation/ladder.ts';
@@ -45,7 +46,17 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
     async (req) => {
       const school = schoolParam(deps, req, req.query.school);
       const now = deps.now();
-      const state = await boardState(deps.db, school.id, londonDate(now), now, deps.rulesFor(school.id));
+      // The `orphansTo` school's board also holds the alarms of schools the config no longer holds.
+      const configured =
+        orphansTo(deps.config).id === school.id ? deps.config.schools.map((s) => s.id) : null;
+      const state = await boardState(
+        deps.db,
+        school.id,
+        londonDate(now),
+        now,
+        deps.rulesFor(school.id),
+        configured,
+      );
       const today = londonDate(now);
       const rules = deps.rulesFor(school.id);
       // The fob feeds as the data page reads them too (one function, one answer).
@@ -76,6 +87,11 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
                 : [...new Set([...a.notifications.map((n) => n.target), ...next])];
             return {
               ...a,
+              /**
+               * An alarm of a school the config no longer holds, on this (`trust.orphansTo`) school's
+               * board: its card says so — "hampton, a school no longer in the configuration". Else null.
+               */
+              noLongerConfigured: a.schoolId === school.id ? null : noLongerConfigured(a.schoolId),
               aboutYou: about.has(a.id),
               /**
                * The people the office phones itself, with their numbers: every message failed — those
@@ -195,7 +211,12 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
   const alarmSchool = async (req: { user: import('../../store/users.ts').User | null }, id: string) => {
     const schoolId = await alarmSchoolId(deps.db, id);
     // Another school's alarm is answered as none (its existence is not theirs to know: ids are counted).
-    if (!schoolId || !req.user || !userMaySeeSchool(req.user, schoolId))
+    // One of a school the config no longer holds is the `orphansTo` school's to take.
+    if (
+      !schoolId ||
+      !req.user ||
+      !userMaySeeSchool(req.user, schoolOrFallback(deps.config, schoolId).school.id)
+    )
       throw doorstepError('NOT_FOUND', `no alarm ${id}`);
     // As from a phone (src/alarms/phone-person.ts): whoever holds the device or account of the person
     // in trouble must not be able to stand their alarm down.
