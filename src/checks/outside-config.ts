@@ -11,12 +11,12 @@ export type OutsideConfig = Awaited<ReturnType<typeof watchedOutsideConfig>>;
  * visits, no people. The same words in `doorstep check`, `/readyz` and the start's log.
  */
 export function outsideConfigWords(orphans: OutsideConfig): string {
-  return `${orphans.map((o) => `school "${o.schoolId}" is not in the config but has ${o.visitsOut} worker(s) out and ${o.openAlarms} alarm(s) open`).join('; ')} — nothing watches them: no overdue, missed check-in or silent-fob alarm is raised for them and no ladder message can go; put the school back in the config until they are back and the alarms closed`;
+  return `${orphans.map((o) => `school "${o.schoolId}" is not in the config but has ${o.visitsOut} worker(s) out and ${o.openAlarms} alarm(s) open`).join('; ')} — they are watched and paged as the \`trust.orphansTo\` school's (its rules, ladders, channels and board), not as their own school's: put the school back in the config until they are back and the alarms closed`;
 }
 
 /** The message logged (with `{ schools }`) when there are such schools. */
 export const OUTSIDE_CONFIG_LOG =
-  'workers out or alarms open at schools not in the config: nothing watches them — put the school back in the config (doorstep check names them)';
+  "workers out or alarms open at schools not in the config: watched and paged as the trust.orphansTo school's, not their own — put the school back in the config (doorstep check names them)";
 
 /**
  * The check `/readyz` runs (named `watch`): a warning while any worker is out, or alarm open, at a
