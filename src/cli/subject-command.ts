@@ -232,7 +232,7 @@ export async function subjectCommand(
       // Their ids as the MIS's files hold them, read before the erasure takes them.
       const ids = await pupilIds(db, school.id, id);
       const reference = erasedReference();
-      const removed = await erasePupilAudited(db, school.id, id, actor, reference);
+      const removed = await erasePupilAudited(db, school.id, id, actor, now(), reference);
       for (const [table, n] of Object.entries(removed)) out(`  ${table.padEnd(24)} ${n}`);
       out(`${school.id}: pupil ${id} erased (audited as subject.erased, reference ${reference})`);
       const root = dropFolderOf(school);

@@ -1,7 +1,7 @@
 import { londonDate } from '../domain/attendance/dates.ts';
 import { SLOTS_PER_MONTH } from '../domain/attendance/month-slots.ts';
 import type { Db, Queryable } from './db.ts';
-import { erasePupil, keepIncidentAlarms, UNDELIVERED } from './subject-erase.ts';
+import { backSafeFinalBefore, erasePupil, keepIncidentAlarms, UNDELIVERED } from './subject-erase.ts';
 import { sessionExpiredSql } from './users.ts';
 
 /**
@@ -119,19 +119,23 @@ export const KINDS: Record<string, Batch> = {
     return rows.length;
   },
   /**
-   * Completed or cancelled visits (never one out, nor a child not seen still awaiting follow-up), with
-   * their alarms — but a lone-worker incident, kept `alarmDays` cut from the visit (`keepIncidentAlarms`).
+   * Completed or cancelled visits (never one out; nor one back safe less than `RESUME_WATCH_MINUTES`
+   * ago, whose back safe can still be undone, the worker perhaps still out: passed over until then,
+   * which `visitDays` 0 would not otherwise wait for; nor a child not seen still awaiting follow-up),
+   * with their alarms — but a lone-worker incident, kept `alarmDays` cut from the visit
+   * (`keepIncidentAlarms`).
    */
   visits: async (tx, s, c, n) => {
+    const { before, backSafeBefore } = c as VisitCutoff;
     const { rows } = await tx.query<{ id: string }>(
       `SELECT id FROM visits WHERE school_id = $1 AND updated_at < $2
-         AND (departed_at IS NULL OR returned_at IS NOT NULL)
+         AND (departed_at IS NULL OR returned_at <= $4)
          AND (status IN ('completed', 'cancelled') OR planned_for < $2::date)
          AND NOT (status = 'completed' AND (outcome->>'childSeen')::boolean IS NOT TRUE AND follow_up_done_at IS NULL)
          -- A visit whose alarm is not resolved stays: deleting it would delete the alarm and stop its ladder.
          AND NOT EXISTS (SELECT 1 FROM alarms a WHERE a.visit_id = visits.id AND a.status <> 'resolved')
        ORDER BY id LIMIT $3`,
-      [s, c, n],
+      [s, before, n, backSafeBefore],
     );
     if (!rows.length) return 0;
     const ids = idList(rows);
@@ -300,21 +304,26 @@ export const KINDS: Record<string, Batch> = {
          SELECT school_id, mis_id FROM pupils WHERE school_id = $1 AND left_on <= $2::date AND hidden_at IS NULL LIMIT $3)`,
       [s, c, n],
     ),
-  /** Leavers past the data period: erased, with everything about them (see erasePupil). */
+  /**
+   * Leavers past the data period: erased, with everything about them (see erasePupil). Passed over
+   * while a visit to them is out or back safe less than `RESUME_WATCH_MINUTES` ago (the back safe
+   * can still be undone): a later run erases them.
+   */
   'leavers-erased': async (tx, s, c, n) => {
+    const { leftBy, now } = c as LeaverCutoff;
     const { rows } = await tx.query<{ mis_id: string }>(
       `SELECT mis_id FROM pupils p WHERE school_id = $1 AND left_on <= $2::date
          AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.school_id = p.school_id AND v.pupil_mis_id = p.mis_id
-                           AND v.departed_at IS NOT NULL AND v.returned_at IS NULL)
+                           AND v.departed_at IS NOT NULL AND (v.returned_at IS NULL OR v.returned_at > $4))
          -- Nor while an alarm on one of their visits is not resolved (its ladder still runs).
          AND NOT EXISTS (SELECT 1 FROM alarms a JOIN visits v ON v.id = a.visit_id
                          WHERE v.school_id = p.school_id AND v.pupil_mis_id = p.mis_id AND a.status <> 'resolved')
          -- Nor while a record about them has not reached its sink (reported: leaversWaitingForRecords).
          AND NOT EXISTS (${UNDELIVERED_ABOUT})
        ORDER BY mis_id LIMIT $3`,
-      [s, c, n],
+      [s, leftBy, n, backSafeFinalBefore(now)],
     );
-    for (const r of rows) await erasePupil(tx, s, r.mis_id);
+    for (const r of rows) await erasePupil(tx, s, r.mis_id, now);
     return rows.length;
   },
   /** Replies to an alarm SMS that matched no alarm (an unknown number, a refused reply): the alarm's go with it. */
@@ -374,6 +383,19 @@ interface HeldCutoff {
   heldBefore: Date;
   dayBefore: string;
 }
+/**
+ * When a visit is due: last changed before `before`, and — were it out — back safe at or before
+ * `backSafeBefore` (`backSafeFinalBefore`: no longer to be undone).
+ */
+interface VisitCutoff {
+  before: Date;
+  backSafeBefore: Date;
+}
+/** When a leaver is erased: left on or before `leftBy` (a date); `now`, the run's clock, for `erasePupil`. */
+interface LeaverCutoff {
+  leftBy: string;
+  now: Date;
+}
 /** A held mark whose pupil is never imported is dropped by its source's sync this long after it was held. */
 const HELD_SYNC_DROP_DAYS = 30;
 
@@ -384,7 +406,9 @@ export function academicYearStart(now: Date, yearsBack: number): string {
 }
 
 /** Each kind's cutoff for a plan: a timestamp, or a date for the date-keyed kinds. */
-export function cutoffs(plan: RetentionPlan): Record<PurgeKind, Date | string | HeldCutoff> {
+export function cutoffs(
+  plan: RetentionPlan,
+): Record<PurgeKind, Date | string | HeldCutoff | VisitCutoff | LeaverCutoff> {
   const p = plan.periods;
   const ago = (days: number) => new Date(plan.now.getTime() - days * DAY);
   const dateAgo = (days: number) => londonDate(ago(days));
@@ -403,7 +427,7 @@ export function cutoffs(plan: RetentionPlan): Record<PurgeKind, Date | string | 
       heldBefore: ago(2 * HELD_SYNC_DROP_DAYS),
       dayBefore: dateAgo(HELD_SYNC_DROP_DAYS),
     },
-    visits: ago(p.visitDays),
+    visits: { before: ago(p.visitDays), backSafeBefore: backSafeFinalBefore(plan.now) },
     'trigger-episodes': dateAgo(p.closedTriggerDays),
     'record-bodies': ago(p.deliveredRecordBodyDays),
     records: ago(p.recordDays),
@@ -413,7 +437,7 @@ export function cutoffs(plan: RetentionPlan): Record<PurgeKind, Date | string | 
     'audit-details': ago(p.auditDetailDays),
     'trust-audit-details': ago(plan.trustAuditDetailDays),
     'leavers-hidden': dateAgo(p.leaverShownDays),
-    'leavers-erased': dateAgo(p.leaverDataDays),
+    'leavers-erased': { leftBy: dateAgo(p.leaverDataDays), now: plan.now },
   };
 }
 
@@ -454,6 +478,10 @@ export async function purgeSchool(db: Db, plan: RetentionPlan, signal?: AbortSig
     }
     if (total) removed[kind] = total;
   }
-  const leaversWaiting = await leaversWaitingForRecords(db, plan.schoolId, cut['leavers-erased'] as string);
+  const leaversWaiting = await leaversWaitingForRecords(
+    db,
+    plan.schoolId,
+    (cut['leavers-erased'] as LeaverCutoff).leftBy,
+  );
   return { removed, complete, leaversWaiting };
 }

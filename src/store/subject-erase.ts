@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { londonClock, londonDate } from '../domain/attendance/dates.ts';
 import { withoutValues } from '../domain/erasure.ts';
 import { RESOLUTIONS, type ResolutionReason, writesIncidentRecord } from '../domain/escalation/resolution.ts';
+import { RESUME_WATCH_MINUTES } from '../domain/visits/lifecycle.ts';
 import { doorstepError } from '../errors.ts';
 import { appendAudit } from './audit.ts';
 import type { Db, Queryable } from './db.ts';
@@ -23,26 +25,31 @@ async function run(tx: Queryable, out: Removed, label: string, sql: string, p: u
  * entries themselves stay (who, what, when), referring to the pupil by `reference`, never their id, and so does a lone-worker
  * incident on one of their visits, the worker's record, cut from them (`keepIncidentAlarms`,
  * `keepVisitIncidentRecords`). Refused while a visit to the pupil
- * is out (a worker out is always watched), while an alarm on one is not resolved, and while a record
- * about them is not yet delivered to its sink (pending or failed: never a safeguarding record lost
- * unsent). Call inside a transaction.
+ * is out (a worker out is always watched), while one was said back safe less than
+ * `RESUME_WATCH_MINUTES` before `now` (the caller's clock: a back safe said by mistake can still be
+ * undone — "I am still out" — and "I need help" from its people is never refused, both of which need
+ * the visit), while an alarm on one is not resolved, and while a record about them is not yet
+ * delivered to its sink (pending or failed: never a safeguarding record lost unsent). Call inside a
+ * transaction.
  */
 export async function erasePupil(
   tx: Queryable,
   schoolId: string,
   misId: string,
+  now: Date,
   reference: string = erasedReference(),
 ): Promise<Removed> {
   const p = [schoolId, misId];
-  // The pupil's visits locked first: a departure committing meanwhile is waited for and seen (a plain
-  // read would miss it, and the delete below would take the visit of a worker out, unwatched).
-  const visits = await tx.query<{ id: string; out: boolean; departed: boolean }>(
-    `SELECT id, (departed_at IS NOT NULL AND returned_at IS NULL) AS out, departed_at IS NOT NULL AS departed FROM visits
+  // The pupil's visits locked first: a departure (or an "I am still out") committing meanwhile is
+  // waited for and seen (a plain read would miss it, and the delete below would take the visit of a
+  // worker out, unwatched).
+  const visits = await tx.query<{ id: string; out: boolean; departed: boolean; returned_at: Date | null }>(
+    `SELECT id, (departed_at IS NOT NULL AND returned_at IS NULL) AS out, departed_at IS NOT NULL AS departed,
+            returned_at FROM visits
      WHERE school_id = $1 AND pupil_mis_id = $2 ORDER BY id FOR UPDATE`,
     p,
   );
-  const out = visits.rows.find((v) => v.out);
-  if (out) throw visitOut(out.id);
+  refuseWhileOutOrRecentlyBack(visits.rows, now);
   // A visit back is not the end of its alarms: an SOS raised on it runs its ladder until a person
   // resolves it. Erasing would delete the alarm and stop the ladder.
   const open = await tx.query(
@@ -140,15 +147,22 @@ export async function erasePupil(
     p,
   );
   await run(tx, removed, 'notices', `DELETE FROM notices WHERE visit_id IN (${PUPIL_VISITS})`, p);
-  // Never a visit out (one asked for and left on after the lock above): it stays, and the erasure fails.
+  // Never a visit out or back safe within the window (one asked for and left on after the lock
+  // above): it stays, and the erasure fails.
   await run(
     tx,
     removed,
     'visits',
-    `DELETE FROM visits WHERE school_id = $1 AND pupil_mis_id = $2 AND (departed_at IS NULL OR returned_at IS NOT NULL)`,
+    `DELETE FROM visits WHERE school_id = $1 AND pupil_mis_id = $2
+       AND (departed_at IS NULL OR returned_at <= $3)`,
+    [...p, backSafeFinalBefore(now)],
+  );
+  const left = await tx.query<{ id: string; out: boolean; returned_at: Date | null }>(
+    `SELECT id, (departed_at IS NOT NULL AND returned_at IS NULL) AS out, returned_at FROM visits
+     WHERE school_id = $1 AND pupil_mis_id = $2 ORDER BY id`,
     p,
   );
-  const left = await tx.query(`SELECT id FROM visits WHERE school_id = $1 AND pupil_mis_id = $2 LIMIT 1`, p);
+  refuseWhileOutOrRecentlyBack(left.rows, now);
   if (left.rows.length) throw visitOut(left.rows[0]!.id);
   await run(
     tx,
@@ -249,6 +263,39 @@ const visitOut = (visitId: unknown) =>
     'CONFLICT',
     `this pupil has a visit out now (visit ${String(visitId)}): not erased while a worker is out — erase again once they are back safe`,
   );
+
+/**
+ * Back safe recorded at or before this (`now` less `RESUME_WATCH_MINUTES`) can no longer be undone:
+ * a visit back safe after it is kept by erasure and retention (`erasePupil`, the `visits` and
+ * `leavers-erased` purges), as one out is.
+ */
+export const backSafeFinalBefore = (now: Date): Date =>
+  new Date(now.getTime() - RESUME_WATCH_MINUTES * 60_000);
+
+/**
+ * Refuses (409) an erasure while one of the pupil's visits is out, or was said back safe less than
+ * `RESUME_WATCH_MINUTES` before `now` (the back safe can still be undone: the worker may be out).
+ */
+function refuseWhileOutOrRecentlyBack(
+  visits: { id: string; out: boolean; returned_at: Date | null }[],
+  now: Date,
+): void {
+  const out = visits.find((v) => v.out);
+  if (out) throw visitOut(out.id);
+  // The latest such back safe: the erasure may go ahead once that one can no longer be undone.
+  const final = backSafeFinalBefore(now).getTime();
+  let back: { id: string; at: number } | undefined;
+  for (const v of visits) {
+    const at = v.returned_at === null ? null : new Date(v.returned_at).getTime();
+    if (at !== null && at > final && (!back || at > back.at)) back = { id: v.id, at };
+  }
+  if (!back) return;
+  const from = new Date(back.at + RESUME_WATCH_MINUTES * 60_000);
+  throw doorstepError(
+    'CONFLICT',
+    `this pupil has a visit back safe less than ${RESUME_WATCH_MINUTES / 60} h ago (visit ${String(back.id)}): not erased while that back safe can still be undone ("I am still out": the worker may still be out) — erase again from ${londonDate(from)} ${londonClock(from)}`,
+  );
+}
 
 /** The resolution reasons that make an alarm a lone-worker incident (SQL list): `writesIncidentRecord`. */
 const INCIDENT_REASONS = (Object.keys(RESOLUTIONS) as ResolutionReason[])
@@ -463,7 +510,7 @@ export function erasedReference(): string {
 
 /**
  * Erases a pupil and audits it (references only: the entry names the erasure's reference and the
- * counts). `reference`: what the entries refer to the pupil by (given, for the caller's own entries
+ * counts). `now`: the caller's clock (`erasePupil`). `reference`: what the entries refer to the pupil by (given, for the caller's own entries
  * about the same erasure).
  */
 export async function erasePupilAudited(
@@ -471,10 +518,11 @@ export async function erasePupilAudited(
   schoolId: string,
   misId: string,
   actor: string,
+  now: Date,
   reference: string = erasedReference(),
 ): Promise<Removed> {
   return db.transaction(async (tx) => {
-    const removed = await erasePupil(tx, schoolId, misId, reference);
+    const removed = await erasePupil(tx, schoolId, misId, now, reference);
     await appendAudit(tx, {
       actor,
       action: 'subject.erased',

@@ -88,7 +88,7 @@ describe("an import's evaluation chunks, with a pupil erased between them", () =
 
     // A pupil of the first chunk is erased before the second chunk runs (its job waiting, or handed
     // over again after failing).
-    await erasePupilAudited(db, 'alpha', erased, 'user:1');
+    await erasePupilAudited(db, 'alpha', erased, 'user:1', deps().now());
 
     // The second chunk is still its five pupils: the first after the boundary is evaluated too.
     expect(await chunk(1)).toMatchObject({ pupils: 5, raised: 2 });

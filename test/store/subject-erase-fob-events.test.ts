@@ -14,6 +14,8 @@ import { BACKENDS, insert, type TestStore } from './dp-fixtures.ts';
 const AT = (hhmm: string) => new Date(`2026-03-15T${hhmm}:00Z`);
 const DEPARTED = AT('10:00');
 const RETURNED = AT('11:00');
+/** When the pupil is erased: a day after their visits were back safe (no longer to be undone). */
+const ERASED_AT = new Date('2026-03-16T12:00:00Z');
 const DOOR = { lat: 51.4321, lon: -0.9876 };
 
 async function seed(db: Db) {
@@ -104,7 +106,7 @@ describe.each(BACKENDS)("erasing a pupil strips their visits' fob events on $nam
   beforeAll(async () => {
     store = await open();
     ids = await seed(store.db);
-    await erasePupilAudited(store.db, 'alpha', 'M1', 'user:1');
+    await erasePupilAudited(store.db, 'alpha', 'M1', 'user:1', ERASED_AT);
   });
   afterAll(async () => store.close());
 
@@ -231,7 +233,7 @@ describe.each(BACKENDS)(
         source: 'fob',
         fob_event_id: checkInEvent,
       });
-      await erasePupilAudited(db, 'alpha', 'M1', 'user:1');
+      await erasePupilAudited(db, 'alpha', 'M1', 'user:1', ERASED_AT);
     });
     afterAll(async () => store.close());
 

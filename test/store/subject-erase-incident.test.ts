@@ -14,6 +14,8 @@ import { BACKENDS, DAY, findEverywhere, insert, type TestStore } from './dp-fixt
  * `alarms` kind removes it once `alarmDays` have passed. The visit's other alarms go with the pupil.
  */
 const NOW = new Date('2026-03-15T12:00:00Z');
+/** When the pupil is erased: a day after their visits were back safe (no longer to be undone). */
+const ERASED_AT = new Date('2026-03-16T12:00:00Z');
 const PUPIL = {
   misId: 'M4417',
   upn: 'Q801200004417',
@@ -157,7 +159,7 @@ describe.each(BACKENDS)("erasing a pupil keeps the worker's lone-worker incident
   beforeAll(async () => {
     store = await open();
     ids = await seed(store.db);
-    await erasePupilAudited(store.db, 'alpha', PUPIL.misId, 'user:1');
+    await erasePupilAudited(store.db, 'alpha', PUPIL.misId, 'user:1', ERASED_AT);
   });
   afterAll(async () => store.close());
 
@@ -295,7 +297,7 @@ describe.each(BACKENDS)('erasing a pupil whose MIS id is a number, on $name', ({
       at: NOW,
       event: 'running late, back by 2026-03-15T13:00:00Z: family asked me to stay',
     });
-    await erasePupilAudited(db, 'alpha', '2026', 'user:1');
+    await erasePupilAudited(db, 'alpha', '2026', 'user:1', ERASED_AT);
     const a = await db.query('SELECT resolution_note FROM alarms WHERE id = $1', [alarm]);
     expect(a.rows).toEqual([
       { resolution_note: `Threatened at the door (pupil ${ERASED}) at 12:05 on 2026-03-15; police attended` },

@@ -55,7 +55,7 @@ describe.each(BACKENDS)('erasure and undelivered records on $name', ({ open }) =
   it('refuses (409) to erase a pupil while a record about them waits to be sent, and keeps everything', async () => {
     await pupil('E1');
     const id = await record('E1', 'erase-pending-1');
-    const err = await erasePupilAudited(db(), 'alpha', 'E1', 'cli').catch((e: unknown) => e);
+    const err = await erasePupilAudited(db(), 'alpha', 'E1', 'cli', NOW).catch((e: unknown) => e);
     expect(isDoorstepError(err, 'CONFLICT')).toBe(true);
     expect((err as Error).message).toMatch(
       /^this pupil: 1 record\(s\) about them not yet delivered .*1 waiting to be sent/,
@@ -77,7 +77,7 @@ describe.each(BACKENDS)('erasure and undelivered records on $name', ({ open }) =
     await setStatus(sent, 'delivered');
     const id = await record('E2', 'erase-failed-1');
     await setStatus(id, 'failed');
-    const err = await erasePupilAudited(db(), 'alpha', 'E2', 'cli').catch((e: unknown) => e);
+    const err = await erasePupilAudited(db(), 'alpha', 'E2', 'cli', NOW).catch((e: unknown) => e);
     expect(isDoorstepError(err, 'CONFLICT')).toBe(true);
     expect((err as Error).message).toContain(`1 failed: #${id}`);
     expect((err as Error).message).toContain('doorstep outbox retry ID');
@@ -85,9 +85,9 @@ describe.each(BACKENDS)('erasure and undelivered records on $name', ({ open }) =
     expect(await status(sent)).toBe('delivered');
     // Retried: pending again, still refused; delivered: erased, with both records.
     expect(await retryOutbox(db(), id, 'cli')).toBe(true);
-    await expect(erasePupilAudited(db(), 'alpha', 'E2', 'cli')).rejects.toThrow(/1 waiting to be sent/);
+    await expect(erasePupilAudited(db(), 'alpha', 'E2', 'cli', NOW)).rejects.toThrow(/1 waiting to be sent/);
     await setStatus(id, 'delivered');
-    expect(await erasePupilAudited(db(), 'alpha', 'E2', 'cli')).toMatchObject({ outbox: 2, pupils: 1 });
+    expect(await erasePupilAudited(db(), 'alpha', 'E2', 'cli', NOW)).toMatchObject({ outbox: 2, pupils: 1 });
     expect(await status(id)).toBeUndefined();
   });
 
@@ -95,10 +95,10 @@ describe.each(BACKENDS)('erasure and undelivered records on $name', ({ open }) =
     await pupil('E3');
     const id = await record('E3', 'erase-dismissed-1');
     await setStatus(id, 'failed');
-    const err = await erasePupilAudited(db(), 'alpha', 'E3', 'cli').catch((e: unknown) => e);
+    const err = await erasePupilAudited(db(), 'alpha', 'E3', 'cli', NOW).catch((e: unknown) => e);
     expect((err as Error).message).toContain('`doorstep outbox dismiss ID --reason');
     expect(await dismissOutbox(db(), id, 'dm', 'recorded by hand in CPOMS')).toBe(true);
-    expect(await erasePupilAudited(db(), 'alpha', 'E3', 'cli')).toMatchObject({ outbox: 1, pupils: 1 });
+    expect(await erasePupilAudited(db(), 'alpha', 'E3', 'cli', NOW)).toMatchObject({ outbox: 1, pupils: 1 });
     expect(await status(id)).toBeUndefined();
   });
 

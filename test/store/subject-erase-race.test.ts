@@ -70,7 +70,7 @@ describe('erasing a pupil while their visit is leaving', () => {
     await isLocked;
     // Meanwhile an admin erases the pupil (doorstep subject erase): it must refuse, or at least not
     // delete the visit the worker is now out on.
-    const erase = erasePupilAudited(db, 'hampton', 'P1', 'user:admin').then(
+    const erase = erasePupilAudited(db, 'hampton', 'P1', 'user:admin', now).then(
       () => 'erased',
       (e: Error) => `refused: ${e.message}`,
     );

@@ -59,8 +59,8 @@ describe.each(BACKENDS)("an import's refused rows, by the pupil they name, on $n
   });
 
   it("erases a pupil's refused rows only, leaving other pupils' and the unnamed old ones", async () => {
-    await erasePupilAudited(store.db, 'alpha', '10', 'user:1');
-    await erasePupilAudited(store.db, 'alpha', '100', 'user:1');
+    await erasePupilAudited(store.db, 'alpha', '10', 'user:1', NOW);
+    await erasePupilAudited(store.db, 'alpha', '100', 'user:1', NOW);
     const { rows } = await store.db.query<{ rejected: { where: string }[] }>(
       'SELECT rejected FROM imports WHERE id = $1',
       [importId],
@@ -70,7 +70,7 @@ describe.each(BACKENDS)("an import's refused rows, by the pupil they name, on $n
       'marks.csv, line 7',
       'marks.csv, line 10',
     ]);
-    await erasePupilAudited(store.db, 'alpha', '4471', 'user:1');
+    await erasePupilAudited(store.db, 'alpha', '4471', 'user:1', NOW);
     const after = await store.db.query<{ rejected: { where: string }[] }>(
       'SELECT rejected FROM imports WHERE id = $1',
       [importId],

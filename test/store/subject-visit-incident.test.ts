@@ -13,6 +13,8 @@ import { BACKENDS, findEverywhere, insert, type TestStore } from './dp-fixtures.
  * visited is erased, as an incident alarm is.
  */
 const NOW = new Date('2026-03-15T12:00:00Z');
+/** When the pupil is erased: a day after their visits were back safe (no longer to be undone). */
+const ERASED_AT = new Date('2026-03-16T12:00:00Z');
 const PUPIL = { misId: 'M5521', upn: 'Q801200005521', forename: 'Isolde', surname: 'Brackenridge' };
 
 async function seed(db: Db) {
@@ -105,7 +107,7 @@ describe.each(BACKENDS)('an incident reported from a visit, on $name', ({ open }
   });
 
   it("is kept when the pupil is erased, cut from them, and still in the worker's export", async () => {
-    await erasePupilAudited(store.db, 'alpha', PUPIL.misId, 'user:1');
+    await erasePupilAudited(store.db, 'alpha', PUPIL.misId, 'user:1', ERASED_AT);
     const { rows } = await store.db.query<{
       pupil_ids: string[];
       title: string;

@@ -14,6 +14,8 @@ import { BACKENDS, findEverywhere, insert, type TestStore } from './dp-fixtures.
  * pupil's values must be nowhere in the database afterwards (every text, JSON and array column).
  */
 const NOW = new Date('2026-03-15T12:00:00Z');
+/** When the pupil is erased: a day after their visits were back safe (no longer to be undone). */
+const ERASED_AT = new Date('2026-03-16T12:00:00Z');
 
 /** Columns that name a pupil, or a member of staff (their account or device-registry id). */
 const PUPIL_COLUMN = /^(pupil_mis_id|pupil_ids|changed_pupils)$/;
@@ -668,7 +670,7 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
 
   it('erases a pupil: none of their values is left in any text, JSON or array column; the audit entries stay', async () => {
     const entriesBefore = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_entries');
-    const removed = await erasePupilAudited(db, 'alpha', 'P9', 'user:1');
+    const removed = await erasePupilAudited(db, 'alpha', 'P9', 'user:1', ERASED_AT);
     expect(removed.pupils).toBe(1);
     expect(removed.attendance_marks).toBe(1); // its one mark, on both backends
     expect(removed.mark_records).toBe(1);
@@ -744,7 +746,7 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
     await expect(
       db.query(`UPDATE audit_entries SET entity_id = 'erased:x' WHERE entity_id = $1`, [UPN]),
     ).rejects.toThrow(/append-only/);
-    await erasePupilAudited(db, 'alpha', UPN, 'user:1');
+    await erasePupilAudited(db, 'alpha', UPN, 'user:1', ERASED_AT);
     expect(await findEverywhere(db, store.schema, UPN)).toEqual([]);
     const { rows } = await db.query<{ action: string; entity_id: string }>(
       'SELECT action, entity_id FROM audit_entries WHERE id > $1::bigint ORDER BY id',
@@ -824,7 +826,7 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
 
   it('refuses to erase a pupil while a visit to them is out', async () => {
     await db.query(`UPDATE visits SET returned_at = NULL, status = 'departed' WHERE pupil_mis_id = 'P10'`);
-    const err = await erasePupilAudited(db, 'alpha', 'P10', 'user:1').catch((e: unknown) => e);
+    const err = await erasePupilAudited(db, 'alpha', 'P10', 'user:1', ERASED_AT).catch((e: unknown) => e);
     expect(isDoorstepError(err, 'CONFLICT')).toBe(true);
     expect((err as Error).message).toMatch(/^this pupil has a visit out now/);
     // Never the pupil's id (a CTF school's is the UPN): the leavers' erasure's failures reach logs.
@@ -833,7 +835,8 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
 
   it('refuses to erase a pupil while an alarm on a visit to them is not resolved (its ladder still runs)', async () => {
     const { rows } = await db.query<{ id: string }>(
-      `UPDATE visits SET returned_at = now(), status = 'returned' WHERE pupil_mis_id = 'P10' RETURNING id`,
+      `UPDATE visits SET returned_at = $1, status = 'returned' WHERE pupil_mis_id = 'P10' RETURNING id`,
+      [NOW],
     );
     const visitId = rows[0]!.id;
     const sos = await db.query<{ id: string }>(
@@ -841,7 +844,7 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
        VALUES ('alpha', $1::bigint, 'visit:' || $1::text || ':help', false, 'sos', 'open', now()) RETURNING id`,
       [visitId],
     );
-    const err = await erasePupilAudited(db, 'alpha', 'P10', 'user:1').catch((e: unknown) => e);
+    const err = await erasePupilAudited(db, 'alpha', 'P10', 'user:1', ERASED_AT).catch((e: unknown) => e);
     expect(isDoorstepError(err, 'CONFLICT')).toBe(true);
     expect((err as Error).message).toMatch(
       new RegExp(`^this pupil: alarm ${sos.rows[0]!.id} on a visit to them is not resolved`),
