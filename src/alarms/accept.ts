@@ -160,7 +160,9 @@ async function cutBatch(
  * own (its fobs reach it through the trust's feeds) in a trust whose feeds are all of this vendor: the
  * same id at a school with another vendor's fobs is another device, and the SOS of a fob this school
  * has not registered yet would be raised there under someone else's name — never heard here. Failing
- * that, it stays here as an unknown device.
+ * that, it stays here as an unknown device. Over all of this, a visit out here that holds the device
+ * (the fob it left with, since moved to another school's registry) keeps the alarm here, its own:
+ * the write statement looks (`IngestSource.arrivedAt`), at no round trip more.
  */
 function alarmHome(
   deps: IngestDeps,
@@ -536,6 +538,8 @@ async function acceptOne(
   const source = {
     transport: transport.kind,
     profile: transport.profile,
+    // Routed to the school that registers the device: kept here if a visit out here holds it.
+    ...(home !== school ? { arrivedAt: school } : {}),
     // A retained copy sent again: told apart by the window it was first received in (`arrivalWindow`).
     ...(arrival.retainedAgain ? { window: arrivalWindow(arrival.receivedAt, arrival.retainedAgain) } : {}),
     ...(redelivery !== undefined ? { redelivery } : {}),
@@ -558,9 +562,12 @@ async function acceptOne(
         // The ingest's own assessment where it made one (accepted); else (a duplicate met) the same test.
         trusted: outcome.outcome === 'accepted' ? outcome.trusted : trusted(),
       });
+    // Kept where it arrived, as the alarm of a visit out there that holds the device (the fob it
+    // left with, moved to another school's registry since): its card says so already.
+    const held = outcome.outcome === 'accepted' ? outcome.held : undefined;
     // Its card says where it came from: an office told "I'm fine" by its own worker then knows to
     // ask the school whose feed brought it (a fob moved between schools, not yet re-registered).
-    if (home !== school && outcome.outcome === 'accepted' && outcome.alarmId)
+    if (home !== school && outcome.outcome === 'accepted' && outcome.alarmId && held === undefined)
       await addTimeline(
         deps.db,
         outcome.alarmId,
@@ -571,7 +578,7 @@ async function acceptOne(
     // An unknown device whose id is registered elsewhere, or differs from a registered one only in
     // spacing, letter case or look-alike characters: raised as unknown (ids are matched exactly), its
     // card saying whose fob it may be.
-    if (outcome.outcome === 'accepted' && outcome.alarmId) {
+    if (outcome.outcome === 'accepted' && outcome.alarmId && held === undefined) {
       const hint = unknownDeviceHint(deps, home, transport, deviceId);
       if (hint) await addTimeline(deps.db, outcome.alarmId, hint, null, BOUNDED);
     }

@@ -162,9 +162,10 @@ class IngestGroups {
           if (x.r.eventId) return x;
           const w = x.g.write;
           try {
+            // Written where it arrived when a visit out there held the device (`IngestWrite.heldAt`).
             const alarmId = await alarmForEvent(
               this.db,
-              w.schoolId,
+              w.heldAt ? [w.schoolId, w.heldAt.schoolId] : w.schoolId,
               w.event.deviceId,
               w.event.vendorEventId,
               w.contentHash,
@@ -199,27 +200,30 @@ class IngestGroups {
         .map(
           ({ g, r }): BoardEventRow => ({
             id: r.boardId!,
-            schoolId: g.write.schoolId,
+            schoolId: r.raised?.schoolId ?? g.write.schoolId,
             type: 'alarm.raised',
-            payload: { ...g.write.boardPayload, alarmId: r.alarmId },
+            payload: { ...boardPayloadOf(g.write, r), alarmId: r.alarmId },
           }),
         ),
     ).then(() => performance.now());
     const escalate = xs.filter(({ r }) => r.alarmId);
     // New alarms: their first step (run by this process's workers, normally) need not read them back.
-    for (const { g, r } of escalate)
-      if (r.eventId && g.write.policy)
+    for (const { g, r } of escalate) {
+      const policy = policyOf(g.write, r);
+      if (r.eventId && policy)
         rememberRaised({
           id: r.alarmId!,
-          schoolId: g.write.schoolId,
+          schoolId: r.raised?.schoolId ?? g.write.schoolId,
           type: g.write.event.type,
           deviceId: g.write.event.deviceId,
-          staffId: g.write.staffId,
+          staffId: r.raised ? r.raised.staffId : g.write.staffId,
+          // Tied to a visit by the visit watcher, as every device alarm (the board finds it meanwhile).
           visitId: null,
-          policy: g.write.policy as EscalationPolicy,
+          policy: policy as EscalationPolicy,
           raisedAt: new Date(g.write.event.occurredAt),
           test: false,
         });
+    }
     // New alarms' first step taken here at once where this process runs the ladder (no queue hop
     // between the commit and the first page), as many as it has room for; their jobs wait as the
     // safety net, and the step here starts once they are queued.
@@ -260,6 +264,20 @@ class IngestGroups {
       for (const { g } of xs) g.reject(err);
     }
   }
+}
+
+/**
+ * The board event of a new alarm as written: a device a visit out held raised that visit's alarm,
+ * under its lead's staff id, as the write statement wrote its row (migration 078).
+ */
+function boardPayloadOf(w: IngestWrite, r: WriteResult): Record<string, unknown> {
+  if (!r.raised?.visitId) return w.boardPayload;
+  return { ...w.boardPayload, staffId: r.raised.staffId, unknownDevice: r.raised.staffId === null };
+}
+
+/** The ladder a new alarm was written with: where it arrived, when it was kept there (`heldAt`). */
+function policyOf(w: IngestWrite, r: WriteResult): unknown {
+  return w.heldAt && r.raised && r.raised.schoolId !== w.schoolId ? w.heldAt.policy : w.policy;
 }
 
 const lanes = new WeakMap<Db, { alarms: IngestGroups; reports: IngestGroups }>();

@@ -102,9 +102,22 @@ export interface IngestSource {
    * next window) must stay one alarm.
    */
   redelivery?: string;
+  /**
+   * The school whose feed brought an alarm routed to another (`alarmHome`: a device it no longer
+   * registers): a visit out there that holds the device keeps the alarm there, as that visit's.
+   */
+  arrivedAt?: SchoolConfig;
 }
 
 export type IngestOutcome =
-  | { outcome: 'accepted'; eventId: string; alarmId: string | null; idConflict: boolean; trusted: boolean }
+  | {
+      outcome: 'accepted';
+      eventId: string;
+      alarmId: string | null;
+      idConflict: boolean;
+      trusted: boolean;
+      /** A new alarm from a device a visit out held: that visit's, raised at its school (absent otherwise). */
+      held?: { schoolId: string; visitId: string };
+    }
   | { outcome: 'duplicate'; alarmId: string | null }
   | { outcome: 'refused'; reason: string };

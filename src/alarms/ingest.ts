@@ -20,7 +20,11 @@ import { groupFor } from './ingest-groups.ts';
 import type { IngestDeps, IngestOutcome, IngestSource } from './ingest-types.ts';
 import { ladderFor } from './ladder-for.ts';
 
-/** The device registry: device id → staff member; an unknown device still raises its alarm. */
+/**
+ * The device registry: device id → staff member; an unknown device still raises its alarm. Only what
+ * the config says now: an event from a device a visit out at the school holds (the fob it left with)
+ * is that visit's lead's whatever this says — the write statement looks (`writeFobEvents`).
+ */
 export function staffFor(school: SchoolConfig, deviceId: string): string | null {
   return school.fobs.devices.find((d) => d.deviceId === deviceId)?.staffId ?? null;
 }
@@ -95,6 +99,17 @@ export async function ingestFobEvent(
       })
     : contentHash(decoded, { said: source.said });
   const staffId = staffFor(school, event.deviceId);
+  // An alarm routed here from the school whose feed brought it: kept there if a visit out there
+  // holds the device (decided in the write statement, at no round trip more), under its ladder.
+  const arrived = source.arrivedAt;
+  const heldAt =
+    isAlarm && arrived && arrived.id !== school.id
+      ? {
+          schoolId: arrived.id,
+          policy: ladderFor(arrived, event.type, new Date(event.receivedAt), 'fob'),
+          registeredAt: school.name,
+        }
+      : undefined;
   const write = (contentHash: string) =>
     groupFor(deps.db, isAlarm).add(deps, {
       schoolId: school.id,
@@ -112,13 +127,14 @@ export async function ingestFobEvent(
       // The ladder that holds when Doorstep received it (a device clock is not trusted for this): a
       // device alarm's, whatever its kind (a fob's own missed check-in is not the register's).
       policy: isAlarm ? ladderFor(school, event.type, new Date(event.receivedAt), 'fob') : null,
+      heldAt,
     });
   // A trusted alarm that is a duplicate (only then: a new alarm costs nothing more) may have met an
   // untrusted copy of itself stored first (`trustedCopy`).
   const run = async () => {
     const w = await write(hash);
     return !w.eventId && isAlarm && a.trustIssue === null
-      ? trustedCopy(deps, school, event, hash, source, w, write)
+      ? trustedCopy(deps, heldAt ? [school.id, heldAt.schoolId] : [school.id], event, hash, source, w, write)
       : w;
   };
   // Events are written concurrently, but one device's events with the same id go in arrival order
@@ -143,6 +159,7 @@ export async function ingestFobEvent(
     alarmId: w.alarmId,
     idConflict: w.idConflict,
     trusted: a.trustIssue === null,
+    ...(w.raised?.visitId ? { held: { schoolId: w.raised.schoolId, visitId: w.raised.visitId } } : {}),
   };
 }
 
@@ -158,7 +175,8 @@ export async function ingestFobEvent(
  */
 async function trustedCopy(
   deps: IngestDeps,
-  school: SchoolConfig,
+  /** Where its twin may have been written: the school it was raised at, and where it arrived. */
+  schoolIds: readonly string[],
   event: FobEvent,
   hash: string,
   source: IngestSource,
@@ -168,7 +186,7 @@ async function trustedCopy(
   const signed = source.facts?.signature === 'valid';
   const how = signed ? 'signed by the device' : 'with nothing in doubt';
   const twin = await verifyUntrustedTwin(deps.db, {
-    schoolId: school.id,
+    schoolIds,
     deviceId: event.deviceId,
     vendorEventId: event.vendorEventId,
     contentHash: hash,

@@ -6,6 +6,7 @@ import { fobRoutingGap } from '../checks/fob-routing.ts';
 import { gatewayTopicGaps } from '../checks/fob-topics.ts';
 import { genericTypeGaps } from '../checks/fob-types.ts';
 import { fobWatchGap } from '../checks/fob-watch.ts';
+import { fobsOutCheck } from '../checks/fobs-out.ts';
 import { mqttPlaintextGaps } from '../checks/mqtt-plaintext.ts';
 import { outsideConfigWords } from '../checks/outside-config.ts';
 import { pushOptedIn } from '../checks/push-reach.ts';
@@ -62,66 +63,17 @@ export function connectionChecks(config: DoorstepConfig, databaseUrl: string | u
       return { name: 'redis', ok: false, detail: describeError(err) };
     }
   };
-  const store: Check = async () => {
-    if (databaseUrl) {
-      // Connect and ask, in the deployment's own schema as `doorstep start` does; never migrate from `check`.
-      const db = openPostgres({ url: databaseUrl, schema: config.store.schema });
-      try {
-        const { rows } = await db.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);
-        // Workers out or alarms open at a school the config no longer holds: nothing watches them.
-        const orphans = await watchedOutsideConfig(
-          db,
-          config.schools.map((s) => s.id),
-        );
-        if (orphans.length)
-          return { name: 'store', ok: false, detail: `${db.describe}: ${outsideConfigWords(orphans)}` };
-        return { name: 'store', ok: true, detail: `${db.describe} answered (PostgreSQL ${rows[0]?.v})` };
-      } catch (err) {
-        return { name: 'store', ok: false, detail: `${db.describe}: ${describeError(err)}` };
-      } finally {
-        await db.close();
-      }
-    }
-    // PGlite: the folder must be writable; a database in it is opened (never migrated) to look for
-    // workers out at schools not in the config — unless a running `doorstep start` holds it.
-    const dir = resolve(config.store.dataDir);
-    try {
-      await mkdir(dir, { recursive: true });
-      await access(dir, constants.W_OK);
-    } catch (err) {
-      return { name: 'store', ok: false, detail: `embedded PGlite folder ${dir}: ${describeError(err)}` };
-    }
-    const writable = `embedded PGlite folder ${dir} is writable (DATABASE_URL not set)`;
-    if (!existsSync(join(dir, 'PG_VERSION'))) return { name: 'store', ok: true, detail: writable };
-    let db: Db;
-    try {
-      db = await openPglite({ dataDir: dir });
-    } catch (err) {
-      // Held by the running Doorstep (or unreadable): said, not skipped — the running process
-      // itself says it at start and on /readyz (its `watch` check).
-      return {
-        name: 'store',
-        ok: true,
-        warning: true,
-        detail: `${writable}; workers out at schools not in the config not looked for: ${describeError(err)} — /readyz of the running Doorstep (its "watch" check) says whether there are any`,
-      };
-    }
-    try {
-      const orphans = await watchedOutsideConfig(
-        db,
-        config.schools.map((s) => s.id),
-      );
-      if (orphans.length)
-        return { name: 'store', ok: false, detail: `${db.describe}: ${outsideConfigWords(orphans)}` };
-      return { name: 'store', ok: true, detail: writable };
-    } catch (err) {
-      return { name: 'store', ok: false, detail: `${db.describe}: ${describeError(err)}` };
-    } finally {
-      await db.close();
-    }
+  // The store is opened once (an embedded one cannot be opened twice at a time): its test, and the
+  // fobs out with a visit that the config now gives elsewhere (a warning of their own).
+  let looked: Promise<{ store: CheckResult; fobsOut: CheckResult }> | undefined;
+  const look = () => {
+    looked ??= lookInStore(config, databaseUrl);
+    return looked;
   };
+  const store: Check = async () => (await look()).store;
+  const fobsOut: Check = async () => (await look()).fobsOut;
   const of = (kind: SchoolConnection) => config.schools.flatMap((s) => schoolChecks(config, s, kind));
-  return [redis, store, ...SCHOOL_CONNECTIONS.flatMap(of)];
+  return [redis, store, fobsOut, ...SCHOOL_CONNECTIONS.flatMap(of)];
 }
 
 /**
@@ -184,4 +136,85 @@ export async function checkCommand(opts: { config: string }, out: (line: string)
   // A warning (e.g. a broker that accepts anonymous clients) is shown but does not fail the check.
   for (const r of results) out(`  ${r.ok ? (r.warning ? 'WARN' : 'ok  ') : 'FAIL'} ${r.name}: ${r.detail}`);
   return results.every((r) => r.ok) ? 0 : 3;
+}
+
+/** The fobs-out check's answer when the store could not be looked in (its own test says why). */
+const FOBS_NOT_LOOKED: CheckResult = {
+  name: 'fobs-out',
+  ok: true,
+  detail: 'fobs out with a visit not looked for (see the store test)',
+};
+
+/**
+ * The store's test — connected and asked, in the deployment's own schema as `doorstep start` does
+ * (never migrated from `check`), or the embedded folder writable and its database opened unless a
+ * running Doorstep holds it — and, while it is open, the fobs out with a visit that the config now
+ * gives to someone else or to no one (src/checks/fobs-out.ts).
+ */
+async function lookInStore(
+  config: DoorstepConfig,
+  databaseUrl: string | undefined,
+): Promise<{ store: CheckResult; fobsOut: CheckResult }> {
+  let fobsOut = FOBS_NOT_LOOKED;
+  const store = await (async (): Promise<CheckResult> => {
+    if (databaseUrl) {
+      // Connect and ask, in the deployment's own schema as `doorstep start` does; never migrate from `check`.
+      const db = openPostgres({ url: databaseUrl, schema: config.store.schema });
+      try {
+        const { rows } = await db.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);
+        // Workers out or alarms open at a school the config no longer holds: nothing watches them.
+        const orphans = await watchedOutsideConfig(
+          db,
+          config.schools.map((s) => s.id),
+        );
+        fobsOut = await fobsOutCheck(db, config);
+        if (orphans.length)
+          return { name: 'store', ok: false, detail: `${db.describe}: ${outsideConfigWords(orphans)}` };
+        return { name: 'store', ok: true, detail: `${db.describe} answered (PostgreSQL ${rows[0]?.v})` };
+      } catch (err) {
+        return { name: 'store', ok: false, detail: `${db.describe}: ${describeError(err)}` };
+      } finally {
+        await db.close();
+      }
+    }
+    // PGlite: the folder must be writable; a database in it is opened (never migrated) to look for
+    // workers out at schools not in the config — unless a running `doorstep start` holds it.
+    const dir = resolve(config.store.dataDir);
+    try {
+      await mkdir(dir, { recursive: true });
+      await access(dir, constants.W_OK);
+    } catch (err) {
+      return { name: 'store', ok: false, detail: `embedded PGlite folder ${dir}: ${describeError(err)}` };
+    }
+    const writable = `embedded PGlite folder ${dir} is writable (DATABASE_URL not set)`;
+    if (!existsSync(join(dir, 'PG_VERSION'))) return { name: 'store', ok: true, detail: writable };
+    let db: Db;
+    try {
+      db = await openPglite({ dataDir: dir });
+    } catch (err) {
+      // Held by the running Doorstep (or unreadable): said, not skipped — the running process
+      // itself says it at start and on /readyz (its `watch` check).
+      return {
+        name: 'store',
+        ok: true,
+        warning: true,
+        detail: `${writable}; workers out at schools not in the config not looked for: ${describeError(err)} — /readyz of the running Doorstep (its "watch" check) says whether there are any`,
+      };
+    }
+    try {
+      const orphans = await watchedOutsideConfig(
+        db,
+        config.schools.map((s) => s.id),
+      );
+      fobsOut = await fobsOutCheck(db, config);
+      if (orphans.length)
+        return { name: 'store', ok: false, detail: `${db.describe}: ${outsideConfigWords(orphans)}` };
+      return { name: 'store', ok: true, detail: writable };
+    } catch (err) {
+      return { name: 'store', ok: false, detail: `${db.describe}: ${describeError(err)}` };
+    } finally {
+      await db.close();
+    }
+  })();
+  return { store, fobsOut };
 }

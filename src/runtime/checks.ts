@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
+import { fobsOutCheck } from '../checks/fobs-out.ts';
 import { outsideConfigCheck } from '../checks/outside-config.ts';
+import type { DoorstepConfig } from '../config/schema.ts';
 import type { Check } from '../core/checks.ts';
 import { describeError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
@@ -49,6 +51,26 @@ export function watchCheck(db: Db, schoolIds: readonly string[], timeoutMs = 200
         ok: true,
         warning: true,
         detail: `could not look for workers out at schools not in the config: ${db.describe}: ${describeError(err)}`,
+      };
+    }
+  };
+}
+
+/**
+ * Visits out holding a fob the config now gives to someone else or to no one: a warning on /readyz,
+ * never a 503 (src/checks/fobs-out.ts). School ids, fob ids and counts only. Could not look: a
+ * warning too — the `store` check is the one that fails for that.
+ */
+export function fobsOutReadiness(db: Db, config: DoorstepConfig, timeoutMs = 2000): Check {
+  return async () => {
+    try {
+      return await withTimeout(fobsOutCheck(db, config), timeoutMs, 'the database');
+    } catch (err) {
+      return {
+        name: 'fobs-out',
+        ok: true,
+        warning: true,
+        detail: `could not look for fobs out with a visit that the config now gives elsewhere: ${db.describe}: ${describeError(err)}`,
       };
     }
   };

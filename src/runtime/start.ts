@@ -27,7 +27,7 @@ import type { Db } from '../store/db.ts';
 import { openStore } from '../store/open.ts';
 import { autovacuumSetting } from '../store/server-settings.ts';
 import { watchedOutsideConfig } from '../store/visit-watch.ts';
-import { redisCheck, storeCheck, watchCheck } from './checks.ts';
+import { fobsOutReadiness, redisCheck, storeCheck, watchCheck } from './checks.ts';
 import { keepSchedules, scheduleAll } from './schedules.ts';
 
 export interface StartOptions {
@@ -194,6 +194,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
             db,
             config.schools.map((s) => s.id),
           ),
+          fobsOutReadiness(db, config),
         ],
         metrics,
         queues: [...producer.queues.values()],

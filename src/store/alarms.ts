@@ -5,15 +5,16 @@ import type { Queryable } from './db.ts';
 /** The alarm an exact redelivery of a device event raised the first time, if any. */
 export async function alarmForEvent(
   db: Queryable,
-  schoolId: string,
+  schoolId: string | readonly string[],
   deviceId: string,
   vendorEventId: string,
   contentHash: string,
 ): Promise<string | null> {
   const { rows } = await db.query<{ id: string }>(
     `SELECT a.id FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id
-     WHERE e.school_id = $1 AND e.device_id = $2 AND e.vendor_event_id = $3 AND e.content_hash = $4`,
-    [schoolId, deviceId, vendorEventId, contentHash],
+     WHERE e.school_id = ANY($1::text[]) AND e.device_id = $2 AND e.vendor_event_id = $3 AND e.content_hash = $4
+     ORDER BY a.id LIMIT 1`,
+    [typeof schoolId === 'string' ? [schoolId] : [...schoolId], deviceId, vendorEventId, contentHash],
     { timeoutMs: ALARM_PATH_TIMEOUT_MS },
   );
   return rows[0] ? String(rows[0].id) : null;
@@ -31,7 +32,14 @@ export async function alarmForEvent(
  */
 export async function verifyUntrustedTwin(
   db: Queryable,
-  q: { schoolId: string; deviceId: string; vendorEventId: string; contentHash: string; note: string },
+  q: {
+    /** Where the event may have been written: the school it was raised at, and where it arrived (`IngestWrite.heldAt`). */
+    schoolIds: readonly string[];
+    deviceId: string;
+    vendorEventId: string;
+    contentHash: string;
+    note: string;
+  },
 ): Promise<{
   alarmId: string;
   /** The alarm was resolved (how: its resolution reason), so not verified. */
@@ -44,12 +52,14 @@ export async function verifyUntrustedTwin(
     status: string;
     resolution_reason: string | null;
     board_id: string | null;
+    school_id: string;
   }>(
     `WITH twin AS (
-       SELECT a.id, a.fob_event_id, a.status, a.resolution_reason, a.trust_issue
+       SELECT a.id, a.school_id, a.fob_event_id, a.status, a.resolution_reason, a.trust_issue
        FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id
-       WHERE e.school_id = $1 AND e.device_id = $2 AND e.vendor_event_id = $3 AND e.content_hash = $4
+       WHERE e.school_id = ANY($1::text[]) AND e.device_id = $2 AND e.vendor_event_id = $3 AND e.content_hash = $4
          AND a.trust_issue IS NOT NULL
+       ORDER BY a.id LIMIT 1
        FOR UPDATE OF a
      ), standing AS (
        SELECT * FROM twin WHERE status <> 'resolved'
@@ -62,16 +72,16 @@ export async function verifyUntrustedTwin(
        SELECT id, $5 || ' (it was raised not verified: ' || trust_issue || ')', NULL FROM standing
      ), au AS (
        INSERT INTO audit_log (actor, action, school_id, entity_type, entity_id, before, after)
-       SELECT 'system:fob-ingest', 'alarm.verified', $1, 'alarm', id::text,
+       SELECT 'system:fob-ingest', 'alarm.verified', school_id, 'alarm', id::text,
               jsonb_build_object('trustIssue', trust_issue), jsonb_build_object('trustIssue', NULL)
        FROM standing
      ), be AS (
        INSERT INTO board_events (school_id, type, payload)
-       SELECT $1, 'alarm.verified', jsonb_build_object('alarmId', id::text) FROM standing
+       SELECT school_id, 'alarm.verified', jsonb_build_object('alarmId', id::text) FROM standing
        RETURNING id
      )
-     SELECT t.id, t.status, t.resolution_reason, (SELECT id FROM be) AS board_id FROM twin t`,
-    [q.schoolId, q.deviceId, q.vendorEventId, q.contentHash, q.note],
+     SELECT t.id, t.school_id, t.status, t.resolution_reason, (SELECT id FROM be) AS board_id FROM twin t`,
+    [[...q.schoolIds], q.deviceId, q.vendorEventId, q.contentHash, q.note],
     { timeoutMs: ALARM_PATH_TIMEOUT_MS },
   );
   const r = rows[0];
@@ -83,7 +93,7 @@ export async function verifyUntrustedTwin(
     board:
       r.board_id == null
         ? null
-        : { id: String(r.board_id), schoolId: q.schoolId, type: 'alarm.verified', payload: { alarmId } },
+        : { id: String(r.board_id), schoolId: r.school_id, type: 'alarm.verified', payload: { alarmId } },
   };
 }
 
@@ -226,6 +236,12 @@ export interface IngestWrite {
   boardPayload: Record<string, unknown>;
   /** The escalation policy, snapshotted onto the alarm. */
   policy: unknown;
+  /**
+   * An alarm routed from the school whose feed brought it (`schoolId` is then the school that
+   * registers the device): that school, its ladder for the alarm and the name of the school it is
+   * routed to. A visit out at `schoolId` here that holds the device keeps the alarm here, its own.
+   */
+  heldAt?: { schoolId: string; policy: unknown; registeredAt: string } | undefined;
 }
 
 export interface WriteResult {
@@ -233,6 +249,12 @@ export interface WriteResult {
   alarmId: string | null;
   boardId: string | null;
   idConflict: boolean;
+  /**
+   * Where and whose a new alarm was raised: as written, or — the device held by a visit out at the
+   * school it arrived at (`visitId`: that visit, which the visit watcher ties it to) — that visit's,
+   * at that school, under its lead's staff id.
+   */
+  raised?: { schoolId: string; staffId: string | null; visitId: string | null };
 }
 
 /** One accepted fob event's durable write (a batch of one: see `writeFobEvents`). */
@@ -243,11 +265,14 @@ export async function writeFobEvent(db: Queryable, w: IngestWrite): Promise<Writ
 /**
  * The whole durable write of a group of accepted fob events as ONE statement (so one round trip and
  * one commit — one WAL flush — for the group, atomic without an explicit transaction; the statement
- * lives in `write_fob_alarms` / `write_fob_reports`, migration 016): each event's
+ * lives in `write_fob_alarms` / `write_fob_reports`, migrations 016 and 078): each event's
  * row (once per device, event id and content), and for an alarm the alarm, its timeline, its audit
- * entry and its board event. The same id seen before with other content — in the table or earlier
- * in the group — is flagged `id_conflict` (and still raises its alarm). Returns one result per input,
- * in order, with nulls where nothing was written (an exact redelivery, also one repeated in the group).
+ * entry and its board event. An event from a device that a visit out at the school holds (the fob it
+ * left with, `visits.fob_device_id`) is that visit's, whatever the registry now says: its lead's
+ * staff id, the reassignment said on the alarm's timeline (migration 078). The same id seen before
+ * with other content — in the table or earlier in the group — is flagged `id_conflict` (and still
+ * raises its alarm). Returns one result per input, in order, with nulls where nothing was written
+ * (an exact redelivery, also one repeated in the group).
  * A location or battery report writes one row and two index entries, nothing else.
  */
 export async function writeFobEvents(db: Queryable, ws: readonly IngestWrite[]): Promise<WriteResult[]> {
@@ -293,6 +318,13 @@ export async function writeFobEvents(db: Queryable, ws: readonly IngestWrite[]):
       is_alarm: w.isAlarm,
       board_payload: w.boardPayload,
       conflict_in_group: earlier !== undefined && earlier !== w.contentHash,
+      ...(w.heldAt
+        ? {
+            held_at: w.heldAt.schoolId,
+            held_policy: w.heldAt.policy ?? null,
+            registered_at: w.heldAt.registeredAt,
+          }
+        : {}),
     });
     policies.push(w.isAlarm ? (w.policy ?? null) : null);
   });
@@ -304,6 +336,9 @@ export async function writeFobEvents(db: Queryable, ws: readonly IngestWrite[]):
     alarm_id?: string | null;
     board_id?: string | null;
     id_conflict: boolean;
+    school_id?: string | null;
+    staff_id?: string | null;
+    visit_id?: string | null;
   }>(`SELECT * FROM ${fn}($1::jsonb)`, [groupJson(rows, policies)], { timeoutMs: ALARM_PATH_TIMEOUT_MS });
   for (const r of out) {
     results[index[r.i]!] = {
@@ -311,6 +346,15 @@ export async function writeFobEvents(db: Queryable, ws: readonly IngestWrite[]):
       alarmId: r.alarm_id == null ? null : String(r.alarm_id),
       boardId: r.board_id == null ? null : String(r.board_id),
       idConflict: r.id_conflict === true,
+      ...(r.alarm_id != null && r.school_id != null
+        ? {
+            raised: {
+              schoolId: r.school_id,
+              staffId: r.staff_id ?? null,
+              visitId: r.visit_id == null ? null : String(r.visit_id),
+            },
+          }
+        : {}),
     };
   }
   return results;

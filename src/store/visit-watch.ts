@@ -51,19 +51,56 @@ export async function visitsOutForWatch(
 }
 
 /**
- * Device alarms not yet tied to a visit, raised by a staff member on a visit out since it left: tied
- * to it (one raised before they left was not raised there: its card must not show the visit's address
- * as where it happened, nor back safe close it). "Since it left" is by the later of the device's time
- * and Doorstep's receipt (`alarmArrivedAt`): a fob whose clock is slow (trusted up to an hour behind)
- * still raises its alarm at the visit the worker is on when it reaches Doorstep.
+ * The visit out at school `school` (SQL over its alias) that holds device `device` (the fob it left
+ * with, `visits.fob_device_id`) and had left by `at`, as a subquery giving `col` of it: of several
+ * (one trip's visits, which share the lead; two leads only in data from before a departure with a
+ * fob out was refused), the one that left first with it.
+ */
+const holderOf = (school: string, device: string, at: string, col: string) => `(
+  SELECT h.${col} FROM visits h
+  WHERE h.school_id = ${school} AND h.fob_device_id = ${device}
+    AND h.departed_at IS NOT NULL AND h.returned_at IS NULL AND h.departed_at <= ${at}
+  ORDER BY h.departed_at, h.id LIMIT 1)`;
+
+/**
+ * Whether visit `v` is the visit of an event of device `device` for staff id `staff` that reached
+ * Doorstep at `at` (SQL over its aliases; `v` a visit out at the event's school that left by `at`).
+ * The fob first: the visits out holding the device (the fob they left with) are its visits — those
+ * of the holder's lead (one trip: siblings at one address) — whatever the registry said of the
+ * device (`staff`), since changed. By staff id only where no visit out holds the device: the lead's
+ * of a visit that recorded no fob, and the partner's (a visit records only its lead's fob).
+ */
+const isEventVisit = (v: string, school: string, device: string, staff: string, at: string) => `(
+  CASE WHEN ${device} IS NOT NULL AND ${holderOf(school, device, at, 'id')} IS NOT NULL
+    THEN ${v}.fob_device_id = ${device} AND ${v}.lead_user_id = ${holderOf(school, device, at, 'lead_user_id')}
+    ELSE ${staff} IS NOT NULL AND EXISTS (SELECT 1 FROM users u WHERE u.staff_id = ${staff}
+      AND ((u.id = ${v}.lead_user_id AND ${v}.fob_device_id IS NULL) OR u.id = ${v}.partner_user_id))
+  END)`;
+
+/**
+ * Device alarms not yet tied to a visit, raised on a visit out since it left: tied to it (one raised
+ * before they left was not raised there: its card must not show the visit's address as where it
+ * happened, nor back safe close it). Whose visit: the one holding the alarm's device, else by staff
+ * id (`isEventVisit`) — the first of them to leave. "Since it left" is by the later of the device's
+ * time and Doorstep's receipt (`alarmArrivedAt`): a fob whose clock is slow (trusted up to an hour
+ * behind) still raises its alarm at the visit the worker is on when it reaches Doorstep.
  */
 export async function linkDeviceAlarmsToVisits(tx: Queryable, schoolId: string): Promise<void> {
   await tx.query(
-    `UPDATE alarms a SET visit_id = v.id FROM users u, visits v
-     WHERE a.school_id = $1 AND a.visit_id IS NULL AND a.status <> 'resolved' AND a.staff_id IS NOT NULL
-       AND NOT a.test -- a fob drill is no visit's alarm
-       AND u.staff_id = a.staff_id AND v.school_id = a.school_id AND v.departed_at IS NOT NULL AND v.returned_at IS NULL
-       AND (v.lead_user_id = u.id OR v.partner_user_id = u.id) AND ${alarmArrivedAt('a')} >= v.departed_at`,
+    `UPDATE alarms a SET visit_id = m.visit_id FROM (
+       SELECT x.id, (
+         SELECT v.id FROM visits v
+         WHERE v.school_id = x.school_id AND v.departed_at IS NOT NULL AND v.returned_at IS NULL
+           AND v.departed_at <= x.arrived
+           AND ${isEventVisit('v', 'x.school_id', 'x.device_id', 'x.staff_id', 'x.arrived')}
+         ORDER BY v.departed_at, v.id LIMIT 1) AS visit_id
+       FROM (SELECT a1.id, a1.school_id, a1.device_id, a1.staff_id, ${alarmArrivedAt('a1')} AS arrived
+             FROM alarms a1
+             WHERE a1.school_id = $1 AND a1.visit_id IS NULL AND a1.status <> 'resolved'
+               AND NOT a1.test -- a fob drill is no visit's alarm
+               AND (a1.device_id IS NOT NULL OR a1.staff_id IS NOT NULL)) x
+     ) m
+     WHERE a.id = m.id AND m.visit_id IS NOT NULL AND a.visit_id IS NULL`,
     [schoolId],
   );
 }
@@ -71,7 +108,9 @@ export async function linkDeviceAlarmsToVisits(tx: Queryable, schoolId: string):
 /**
  * Trusted fob `check_in` events of the last day, from a device of a person on a visit out and
  * received after it departed, become check-ins of that visit (once per event and visit: one press
- * counts for each visit of the trip — siblings at one address — the wearer is out on). The time is never
+ * counts for each visit of the trip — siblings at one address — the wearer is out on). Whose visit:
+ * those holding the device, else by staff id (`isEventVisit`): a fob given to someone else while
+ * its wearer is out still checks its wearer in, never the person the registry now names. The time is never
  * later than the receipt; a device time before the departure by no more than the school's clock
  * skew (a slow clock) is replaced by the received time, and one earlier than that counts for
  * nothing: it says nothing of the worker now — and may be an old signed check-in replayed once its
@@ -90,9 +129,9 @@ export async function insertTrustedFobCheckIns(
      SELECT v.id, CASE WHEN e.occurred_at < v.departed_at THEN e.received_at ELSE LEAST(e.occurred_at, e.received_at) END,
             'fob', e.id
      FROM fob_events e
-       JOIN users u ON u.staff_id = e.staff_id
        JOIN visits v ON v.school_id = e.school_id AND v.departed_at IS NOT NULL AND v.returned_at IS NULL
-                    AND (v.lead_user_id = u.id OR v.partner_user_id = u.id) AND e.received_at >= v.departed_at
+                    AND e.received_at >= v.departed_at
+                    AND ${isEventVisit('v', 'e.school_id', 'e.device_id', 'e.staff_id', 'e.received_at')}
      WHERE e.school_id = $1 AND e.type = 'check_in' AND e.received_at > $2::timestamptz - interval '1 day'
        AND e.trust_issue IS NULL AND e.clock_skew_ms IS NULL
        AND e.occurred_at >= v.departed_at - make_interval(secs => $3::float8 / 1000)
@@ -176,4 +215,39 @@ export async function watchedOutsideConfig(
     [[...schoolIds]],
   );
   return rows.map((r) => ({ schoolId: r.school_id, visitsOut: r.visits_out, openAlarms: r.open_alarms }));
+}
+
+/**
+ * The fobs visits out hold (the fob each left with, `visits.fob_device_id`) at these schools, with
+ * the staff id of each holding visit's lead now (null: none) — one row per school, fob and lead.
+ * For the check that the registry still gives each such fob to its wearer (src/checks/fobs-out.ts).
+ */
+export async function fobsHeldOut(
+  db: Queryable,
+  schoolIds: readonly string[],
+): Promise<{ schoolId: string; deviceId: string; leadStaffId: string | null; visits: number }[]> {
+  // Before the first start has made the tables there is nothing out.
+  const made = await db.query<{ ok: boolean }>(
+    `SELECT to_regclass('visits') IS NOT NULL AND to_regclass('users') IS NOT NULL AS ok`,
+  );
+  if (!made.rows[0]?.ok) return [];
+  const { rows } = await db.query<{
+    school_id: string;
+    fob_device_id: string;
+    lead_staff_id: string | null;
+    visits: number;
+  }>(
+    `SELECT v.school_id, v.fob_device_id, u.staff_id AS lead_staff_id, count(*)::int AS visits
+     FROM visits v LEFT JOIN users u ON u.id = v.lead_user_id
+     WHERE v.departed_at IS NOT NULL AND v.returned_at IS NULL AND v.fob_device_id IS NOT NULL
+       AND v.school_id = ANY($1::text[])
+     GROUP BY v.school_id, v.fob_device_id, u.staff_id ORDER BY v.school_id, v.fob_device_id`,
+    [[...schoolIds]],
+  );
+  return rows.map((r) => ({
+    schoolId: r.school_id,
+    deviceId: r.fob_device_id,
+    leadStaffId: r.lead_staff_id,
+    visits: r.visits,
+  }));
 }

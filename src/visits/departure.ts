@@ -16,7 +16,7 @@ import { insertBoardEvent } from '../store/board.ts';
 import type { Queryable } from '../store/db.ts';
 import { holdAccounts, type User, userById } from '../store/users.ts';
 import { markDeparted } from '../store/visit-changes.ts';
-import { staffCompetence } from '../store/visit-queries.ts';
+import { fobOutWithAnotherVisit, staffCompetence } from '../store/visit-queries.ts';
 import { getVisit, lifecycleOf, type Vehicle, type VisitRow } from '../store/visits.ts';
 import { calendarFor } from '../triggers/calendar-for.ts';
 import { actorOf, assertMayActOn, knownSchool, userMaySeeSchool } from './access.ts';
@@ -219,6 +219,25 @@ async function checkDeparture(
   const fob = leadUser?.staffId
     ? (school.fobs.devices.find((x) => x.staffId === leadUser.staffId)?.deviceId ?? null)
     : null;
+  // A fob given to this worker in the config while another visit is still out with it (its wearer
+  // not back safe): its SOS and check-ins are that visit's, never this one's — this worker would be
+  // out with no fob that raises anything for them. Refused, without saying whose visit it is.
+  if (
+    fob !== null &&
+    leadUser &&
+    (await fobOutWithAnotherVisit(tx, {
+      schoolId: v.schoolId,
+      deviceId: fob,
+      visitId: v.id,
+      leadUserId: leadUser.id,
+      hold: strict,
+    }))
+  )
+    refusals.push({
+      level: 'block',
+      rule: 'fob-out',
+      message: `fob ${fob} is still out with another visit (not back safe from it yet): its alarms and check-ins would go to that visit, not this one — ask the office to record Back safe on that visit first, or to register another fob to the lead (the school's fobs.devices)`,
+    });
   const flags = await addressFlagsFor(tx, v.schoolId, v.address);
   const going = leadUser ? [leadUser.id, ...(partnerId ? [partnerId] : [])] : [];
   const findings = departureFindings(rules, {

@@ -1,0 +1,393 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobDeps } from '../../jobs/deps.ts';
+import { watchVisits } from '../../jobs/watch-visits.ts';
+import { acceptFobPayload } from '../../src/alarms/accept.ts';
+import { ingestFobEvent } from '../../src/alarms/ingest.ts';
+import { fobsOutCheck } from '../../src/checks/fobs-out.ts';
+import { connectionChecks } from '../../src/cli/check-command.ts';
+import { visitRulesLookup } from '../../src/config/policy-packs.ts';
+import type { DoorstepConfig, SchoolConfig } from '../../src/config/schema.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { catalog } from '../../src/queue/catalog.ts';
+import { Producer } from '../../src/queue/producer.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
+import { startDoorstep } from '../../src/runtime/start.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import type { User } from '../../src/store/users.ts';
+import { getVisit } from '../../src/store/visits.ts';
+import { departureCheck } from '../../src/visits/departure.ts';
+import { requestVisit } from '../../src/visits/request.ts';
+import { configWith } from '../helpers/config.ts';
+import { fobEvent } from '../helpers/fob.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { addPupils, departTold, visitSchoolsConfig } from '../helpers/visits.ts';
+import { addUser } from '../helpers/web.ts';
+
+/**
+ * A fob given to another member of staff (or moved to another school) in the config while its wearer
+ * is out on a visit with it. The visit records the fob it left with (`visits.fob_device_id`): every
+ * event of that fob is that visit's — its lead's staff id, the visit's alarm, its check-in — over the
+ * registry, and no one else may leave with it until that visit is back safe.
+ *
+ * Ann leaves on a Hampton visit with FOB-1 (hers in the config); Bob, with no fob of his, leaves on
+ * one of his own. Then the config gives FOB-1 to Bob and Doorstep restarts. Ann is still wearing it.
+ */
+const schema = uniqueName('fobheld');
+const prefix = uniqueName('fobheld');
+let now = new Date('2026-11-23T10:00:00Z');
+let db: Db;
+let conn: Redis;
+let producer: Producer<typeof catalog>;
+let ann: User;
+let bob: User;
+let carl: User;
+let p1: User;
+let p2: User;
+let annVisit: string;
+let bobVisit: string;
+const run = {
+  id: 'x',
+  name: 'watch-visits',
+  attempt: 1,
+  maxAttempts: 1,
+  signal: new AbortController().signal,
+};
+const cfg = (devices: string) => visitSchoolsConfig(`    fobs:\n      devices: [${devices}]\n`);
+const before = cfg('{ deviceId: FOB-1, staffId: st-ann }');
+const after = cfg('{ deviceId: FOB-1, staffId: st-bob }');
+const toCarl = cfg('{ deviceId: FOB-1, staffId: st-carl }');
+const vdeps = (config: DoorstepConfig) => ({
+  db,
+  config,
+  rulesFor: visitRulesLookup(config),
+  prefix,
+  now: () => now,
+  producer,
+  publisher: conn,
+});
+const jdeps = (config: DoorstepConfig): JobDeps => ({
+  db,
+  log: createLogger({ level: 'silent' }),
+  producer,
+  now: () => now,
+  instance: 't',
+  config,
+  publisher: conn,
+});
+const hamptonOf = (config: DoorstepConfig) => config.schools.find((s) => s.id === 'hampton')!;
+const ingest = (config: DoorstepConfig, id: string, type: 'sos' | 'check_in' = 'sos') =>
+  ingestFobEvent(
+    { db, producer, publisher: conn, prefix },
+    hamptonOf(config),
+    fobEvent(id, { type, deviceId: 'FOB-1', occurredAt: now.toISOString(), receivedAt: now.toISOString() }),
+    { transport: 'mqtt', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+  );
+const alarmRow = async (id: string) =>
+  (
+    await db.query<{ school_id: string; staff_id: string | null; visit_id: string | null }>(
+      'SELECT school_id, staff_id, visit_id::text FROM alarms WHERE id = $1',
+      [id],
+    )
+  ).rows[0]!;
+const timeline = async (id: string) =>
+  (
+    await db.query<{ event: string }>('SELECT event FROM alarm_timeline WHERE alarm_id = $1 ORDER BY id', [
+      id,
+    ])
+  ).rows.map((r) => r.event);
+const lastCheckIns = async () =>
+  Object.fromEntries(
+    (
+      await db.query<{ id: string; last: Date | null }>(
+        'SELECT id::text, last_check_in_at AS last FROM visits WHERE id = ANY($1::bigint[])',
+        [[annVisit, bobVisit]],
+      )
+    ).rows.map((r) => [r.id === annVisit ? 'ann' : 'bob', r.last]),
+  );
+
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  producer = new Producer(catalog, conn, prefix);
+  await addPupils(db, ['hampton']);
+  ann = await addUser(db, 'ann', ['visiting-staff'], {
+    staffId: 'st-ann',
+    phone: '+447700900111',
+    displayName: 'Ann Wearer',
+  });
+  bob = await addUser(db, 'bob', ['visiting-staff'], {
+    staffId: 'st-bob',
+    phone: '+447700900333',
+    displayName: 'Bob Newholder',
+  });
+  carl = await addUser(db, 'carl', ['visiting-staff'], { staffId: 'st-carl', phone: '+447700900555' });
+  p1 = await addUser(db, 'p1', ['visiting-staff'], { phone: '+447700900222' });
+  p2 = await addUser(db, 'p2', ['visiting-staff'], { phone: '+447700900444' });
+  annVisit = await out(before, ann, p1);
+  bobVisit = await out(before, bob, p2);
+  // Config changed (FOB-1 → Bob), Doorstep restarted; Ann is still out wearing FOB-1.
+  now = new Date('2026-11-23T10:20:00Z');
+});
+afterAll(async () => {
+  await producer.close();
+  await dropRedisPrefix(conn, prefix);
+  await db.close();
+  await dropSchema(schema);
+});
+
+async function request(config: DoorstepConfig, lead: User): Promise<string> {
+  return requestVisit(vdeps(config), lead, { schoolId: 'hampton', pupilMisId: 'P1', reason: 'welfare' });
+}
+
+async function out(config: DoorstepConfig, lead: User, partner: User, id?: string): Promise<string> {
+  const visit = id ?? (await request(config, lead));
+  await departTold(vdeps(config), lead, visit, {
+    expectedReturnAt: new Date(now.getTime() + 120 * 60_000),
+    partnerUserId: partner.id,
+    risksRead: true,
+  });
+  return visit;
+}
+
+describe('a fob given to someone else while its wearer is out with it', () => {
+  it('the visits recorded the fob each left with: FOB-1 for Ann, none for Bob', async () => {
+    expect((await getVisit(db, annVisit))!.fobDeviceId).toBe('FOB-1');
+    expect((await getVisit(db, bobVisit))!.fobDeviceId).toBeNull();
+  });
+
+  it("Ann's SOS is Ann's from the moment it is written: her staff id, her visit, the change said on its card", async () => {
+    now = new Date('2026-11-23T10:30:00Z');
+    const r = await ingest(after, 'ann-sos-1');
+    expect(r).toMatchObject({ outcome: 'accepted', held: { schoolId: 'hampton', visitId: annVisit } });
+    const alarmId = (r as { alarmId: string }).alarmId;
+    // Tied to her visit by the watch, as every device alarm is (the board finds it by its fob meanwhile).
+    expect(await alarmRow(alarmId)).toEqual({ school_id: 'hampton', staff_id: 'st-ann', visit_id: null });
+    expect((await timeline(alarmId))[0]).toBe(
+      `alarm raised: sos; device FOB-1 is out with visit #${annVisit} (it left with it): raised as that visit's, its lead staff st-ann, though the school's fobs.devices now give it to staff st-bob — the config changed while the visit was out`,
+    );
+    // Its event is Ann's too; the board was told whose it is.
+    const { rows: ev } = await db.query<{ staff_id: string }>(
+      `SELECT e.staff_id FROM fob_events e JOIN alarms a ON a.fob_event_id = e.id WHERE a.id = $1`,
+      [alarmId],
+    );
+    expect(ev).toEqual([{ staff_id: 'st-ann' }]);
+    const { rows: board } = await db.query<{ payload: Record<string, unknown> }>(
+      `SELECT payload FROM board_events WHERE type = 'alarm.raised' AND payload->>'alarmId' = $1`,
+      [alarmId],
+    );
+    expect(board[0]!.payload).toMatchObject({ staffId: 'st-ann', unknownDevice: false });
+    // The watch ties it to Ann's visit.
+    await watchVisits({ reason: 'manual' }, run, jdeps(after));
+    expect(await alarmRow(alarmId)).toMatchObject({ staff_id: 'st-ann', visit_id: annVisit });
+  });
+
+  it("the watch ties an alarm of the fob stored under the registry's name (before this fix) to the visit holding the fob", async () => {
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO alarms (school_id, dedup_key, device_id, staff_id, unknown_device, type, status, raised_at)
+       VALUES ('hampton', 'stored-under-registry', 'FOB-1', 'st-bob', false, 'sos', 'open', $1) RETURNING id::text`,
+      [now],
+    );
+    await watchVisits({ reason: 'manual' }, run, jdeps(after));
+    expect((await alarmRow(rows[0]!.id)).visit_id).toBe(annVisit);
+  });
+
+  it("a check-in of the fob stored under the registry's name counts for Ann's visit, never for Bob's", async () => {
+    now = new Date('2026-11-23T10:40:00Z');
+    await db.query(
+      `INSERT INTO fob_events (school_id, device_id, vendor_event_id, type, occurred_at, received_at, staff_id,
+                               transport, profile, raw, content_hash)
+       VALUES ('hampton', 'FOB-1', 'stored-chk-1', 'check_in', $1, $1, 'st-bob', 'mqtt', 'peoplesafe-style', '{}', 'h')`,
+      [now],
+    );
+    await watchVisits({ reason: 'manual' }, run, jdeps(after));
+    expect(await lastCheckIns()).toEqual({ ann: now, bob: null });
+  });
+
+  it("Ann's check-in pressed on her fob now: stored as hers, counted for her visit only", async () => {
+    now = new Date('2026-11-23T10:50:00Z');
+    const r = await ingest(after, 'ann-chk-2', 'check_in');
+    const { rows } = await db.query<{ staff_id: string }>('SELECT staff_id FROM fob_events WHERE id = $1', [
+      (r as { eventId: string }).eventId,
+    ]);
+    expect(rows).toEqual([{ staff_id: 'st-ann' }]);
+    await watchVisits({ reason: 'manual' }, run, jdeps(after));
+    expect(await lastCheckIns()).toEqual({ ann: now, bob: null });
+  });
+
+  it('no one else leaves with the fob while that visit is out: refused in plain words, naming the fob but never whose visit', async () => {
+    const carlVisit = await request(toCarl, carl);
+    const page = await departureCheck(vdeps(toCarl), carl, carlVisit, {
+      expectedReturnAt: new Date(now.getTime() + 60 * 60_000),
+      partnerUserId: p1.id,
+      risksRead: true,
+    });
+    expect(page.filter((f) => f.rule === 'fob-out')).toEqual([
+      {
+        level: 'block',
+        rule: 'fob-out',
+        message:
+          "fob FOB-1 is still out with another visit (not back safe from it yet): its alarms and check-ins would go to that visit, not this one — ask the office to record Back safe on that visit first, or to register another fob to the lead (the school's fobs.devices)",
+      },
+    ]);
+    const refused = await out(toCarl, carl, p1, carlVisit).then(
+      () => null,
+      (e: unknown) => e as { code: string; statusCode: number; message: string },
+    );
+    expect(refused).toMatchObject({ code: 'DOORSTEP_POLICY', statusCode: 422 });
+    expect(refused!.message).toMatch(/fob FOB-1 is still out with another visit/);
+    expect(refused!.message).not.toMatch(new RegExp(`\\bAnn\\b|st-ann|#${annVisit}\\b`));
+    expect((await getVisit(db, carlVisit))!.departedAt).toBeNull();
+  });
+
+  it('the same worker leaving on another visit of the trip (a brother or sister at the address) keeps the fob', async () => {
+    const sibling = await out(before, ann, p1);
+    expect((await getVisit(db, sibling))!.fobDeviceId).toBe('FOB-1');
+    // An SOS is still the first visit's (the one that left with it first).
+    now = new Date('2026-11-23T11:00:00Z');
+    const r = await ingest(before, 'ann-sos-trip');
+    await watchVisits({ reason: 'manual' }, run, jdeps(before));
+    expect(await alarmRow((r as { alarmId: string }).alarmId)).toMatchObject({
+      staff_id: 'st-ann',
+      visit_id: annVisit,
+    });
+    // Nothing said on its card: the registry agrees.
+    expect((await timeline((r as { alarmId: string }).alarmId))[0]).toBe('alarm raised: sos');
+    await db.query(`UPDATE visits SET returned_at = $2, status = 'returned' WHERE id = $1`, [sibling, now]);
+  });
+
+  it('two leads out holding one fob (recorded before such a departure was refused): the first to leave has its events', async () => {
+    await db.query(`UPDATE visits SET fob_device_id = 'FOB-1' WHERE id = $1`, [bobVisit]);
+    now = new Date('2026-11-23T11:10:00Z');
+    const r = await ingest(after, 'ann-sos-2');
+    await ingest(after, 'ann-chk-3', 'check_in');
+    await watchVisits({ reason: 'manual' }, run, jdeps(after));
+    expect(await alarmRow((r as { alarmId: string }).alarmId)).toMatchObject({
+      staff_id: 'st-ann',
+      visit_id: annVisit,
+    });
+    expect(await lastCheckIns()).toEqual({ ann: now, bob: null });
+    await db.query(`UPDATE visits SET fob_device_id = NULL WHERE id = $1`, [bobVisit]);
+  });
+});
+
+describe('a fob moved to another school while its wearer is out with it', () => {
+  // FOB-1 now in Lime Hills' registry, no longer in Hampton's; the trust's one feed brings it to Hampton.
+  const moved: DoorstepConfig = {
+    ...after,
+    schools: after.schools.map(
+      (s): SchoolConfig => ({
+        ...s,
+        fobs: { ...s.fobs, devices: s.id === 'lime' ? [{ deviceId: 'FOB-1', staffId: 'st-lime' }] : [] },
+      }),
+    ),
+  };
+  const lime = moved.schools.find((s) => s.id === 'lime')!;
+  const transport = configWith({
+    school: `    fobs:
+      transports:
+        - { kind: mqtt, url: "mqtt://127.0.0.1:1883", topics: ["doorstep/alpha/fobs/{device}/events"] }
+`,
+  }).schools[0]!.fobs.transports[0]!;
+
+  it("Ann's SOS arriving at Hampton stays at Hampton, hers and her visit's — not Lime Hills' office's", async () => {
+    now = new Date('2026-11-23T11:20:00Z');
+    const r = await acceptFobPayload(
+      { db, producer, prefix, publisher: conn, schoolOfDevice: (id) => (id === 'FOB-1' ? lime : undefined) },
+      hamptonOf(moved),
+      transport,
+      Buffer.from(
+        JSON.stringify({
+          event_id: 'ann-sos-moved',
+          device: { id: 'FOB-1' },
+          type: 'SOS',
+          occurred_at: now.toISOString(),
+        }),
+      ),
+      { receivedAt: now, source: 'doorstep/alpha/fobs/FOB-1/events', deviceId: 'FOB-1', signature: null },
+    );
+    expect(r).toMatchObject({ outcome: 'accepted', held: { schoolId: 'hampton', visitId: annVisit } });
+    const alarmId = (r as { alarmId: string }).alarmId;
+    await watchVisits({ reason: 'manual' }, run, jdeps(moved));
+    expect(await alarmRow(alarmId)).toEqual({ school_id: 'hampton', staff_id: 'st-ann', visit_id: annVisit });
+    const said = await timeline(alarmId);
+    expect(said[0]).toBe(
+      `alarm raised: sos; device FOB-1 is out with visit #${annVisit} (it left with it): raised as that visit's, its lead staff st-ann, though the device is now registered at ${lime.name} and not here — the config changed while the visit was out`,
+    );
+    // Not said to have been routed here, nor to be an unknown device.
+    expect(said.filter((e) => e.startsWith('arrived on') || e.includes('is not registered'))).toEqual([]);
+    // Its redelivery is the same alarm.
+    const again = await acceptFobPayload(
+      { db, producer, prefix, publisher: conn, schoolOfDevice: (id) => (id === 'FOB-1' ? lime : undefined) },
+      hamptonOf(moved),
+      transport,
+      Buffer.from(
+        JSON.stringify({
+          event_id: 'ann-sos-moved',
+          device: { id: 'FOB-1' },
+          type: 'SOS',
+          occurred_at: now.toISOString(),
+        }),
+      ),
+      { receivedAt: now, source: 'doorstep/alpha/fobs/FOB-1/events', deviceId: 'FOB-1', signature: null },
+    );
+    expect(again).toEqual({ outcome: 'duplicate', alarmId });
+  });
+});
+
+describe('doorstep check and /readyz: a visit out holding a fob the config gives elsewhere', () => {
+  it('is warned of (never a failure), with school and fob ids only', async () => {
+    expect(await fobsOutCheck(db, before)).toEqual({
+      name: 'fobs-out',
+      ok: true,
+      detail: "every fob out with a visit is its lead's in the config",
+    });
+    const words =
+      'school "hampton": fob FOB-1 is out with 1 visit(s) not back safe, but its fobs.devices now give it to someone else — its alarms and check-ins still go to the visit that left with it (its lead\'s), and no one else may leave with it until that visit is back safe; hand the fob over once it is, or put the config back as the fob is worn';
+    expect(await fobsOutCheck(db, after)).toEqual({
+      name: 'fobs-out',
+      ok: true,
+      warning: true,
+      detail: words,
+    });
+    const none = cfg('{ deviceId: FOB-2, staffId: st-ann }');
+    expect((await fobsOutCheck(db, none)).detail).toMatch(
+      /^school "hampton": fob FOB-1 is out with 1 visit\(s\) not back safe, but its fobs.devices now give it to no one — /,
+    );
+
+    // doorstep check: a warning of its own beside the store test.
+    const checks = connectionChecks({ ...after, store: { ...after.store, schema } }, TEST_DATABASE_URL);
+    const results = await Promise.all(checks.slice(1, 3).map((c) => c()));
+    expect(results).toEqual([
+      expect.objectContaining({ name: 'store', ok: true }),
+      { name: 'fobs-out', ok: true, warning: true, detail: words },
+    ]);
+
+    // /readyz of a running Doorstep: still ready (200), the check named among its warnings.
+    const webPrefix = uniqueName('fobheldweb').replace(/_/g, '-');
+    const running = await startDoorstep({
+      config: {
+        ...after,
+        http: { ...after.http, host: '127.0.0.1', port: 0 },
+        redis: { ...after.redis, url: TEST_REDIS_URL, prefix: webPrefix },
+        store: { ...after.store, schema },
+      },
+      roles: ['web'],
+      log: createLogger({ level: 'silent' }),
+      databaseUrl: TEST_DATABASE_URL,
+    });
+    try {
+      const res = await fetch(`${running.url}/readyz`);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { checks: { name: string; detail: string }[] };
+      expect(body).toMatchObject({ status: 'ready', down: [], warnings: ['fobs-out'] });
+      expect(body.checks.find((c) => c.name === 'fobs-out')!.detail).toBe(words);
+      expect(JSON.stringify(body)).not.toMatch(/st-ann|Ann|st-bob|Bob/);
+    } finally {
+      await running.stop(5_000);
+      await dropRedisPrefix(new Redis(TEST_REDIS_URL), webPrefix);
+    }
+  });
+});
