@@ -120,7 +120,9 @@ export async function deliver(
   last: boolean,
 ): Promise<{ status: string }> {
   const found = schoolOrFallback(deps.config, given.schoolId);
-  const n: Notification = found.orphan ? { ...given, orphanSchool: found.orphan } : given;
+  const n: Notification = found.orphan
+    ? { ...given, orphanSchool: found.orphan, boardSchoolId: found.school.id }
+    : given;
   // What a call or a push says of the school: the one taking it, for the one no longer configured.
   const school = found.orphan
     ? { ...found.school, name: `${found.school.name}, for ${found.orphan}` }

@@ -1,7 +1,9 @@
-import type { SchoolConfig } from '../config/schema.ts';
+import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
+import { alarmReach } from '../config/school-of.ts';
 import { recipientKey } from '../notify/http-channels.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
+import type { AlarmReach } from '../store/alarm-reach.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { BoardTell } from '../store/board.ts';
 import { calledRecipient, callKeyed, placedCallRecipient, recordKeypress } from '../store/call-answers.ts';
@@ -30,7 +32,8 @@ export type KeypressOutcome =
 
 /**
  * A key pressed on a ladder call (the provider's `<Gather>` callback, verified by the route): the
- * call must be one an alarm notification of this school placed, to the number the callback names
+ * call must be one an alarm notification of this school placed (on the `orphansTo` school's route,
+ * also one of a school the config no longer holds: its calls went out through that school's channel), to the number the callback names
  * (the number is checked against the one that was rung), within KEYPRESS_WITHIN_MS. "1" takes the
  * alarm as the enabled account with that phone, through the same lifecycle as an SMS reply and the
  * board — only an account holding the board's roles for it (office or safeguarding), never the
@@ -43,7 +46,7 @@ export type KeypressOutcome =
  * answer except another key is audited, refusals included, with the number only as a keyed hash.
  */
 export async function handleCallKeypress(
-  deps: { db: Db; tell?: BoardTell | undefined },
+  deps: { db: Db; config: DoorstepConfig; tell?: BoardTell | undefined },
   school: SchoolConfig,
   call: {
     callSid: string;
@@ -55,9 +58,11 @@ export async function handleCallKeypress(
   now: Date,
 ): Promise<{ outcome: KeypressOutcome; alarmId: string | null }> {
   // The URL is signed whole by the provider, and the number it names is checked against the one rung.
+  // On the `orphansTo` school's route, also the calls it placed for a school the config no longer holds.
+  const reach = alarmReach(deps.config, school.id);
   const called = call.placed
-    ? await placedCallRecipient(deps.db, school.id, call.placed.notificationId, call.placed.recipientKey)
-    : await calledRecipient(deps.db, school.id, call.callSid);
+    ? await placedCallRecipient(deps.db, reach, call.placed.notificationId, call.placed.recipientKey)
+    : await calledRecipient(deps.db, reach, call.callSid);
   let outcome: KeypressOutcome | undefined;
   if (!called || recipientKey(called.notificationId, call.to) !== called.recipientKey)
     outcome = 'unknown-call';
@@ -113,15 +118,16 @@ export function isFinalCallStatus(status: string): boolean {
  */
 export async function handleCallStatus(
   deps: { db: Db; producer: Producer<DoorstepCatalog>; tell?: BoardTell | undefined },
-  schoolId: string,
+  /** The school whose route it came to (`alarmReach`: the `orphansTo` school's finds the orphans' calls). */
+  reach: AlarmReach,
   call: { callSid: string; status: string },
   now: Date,
 ): Promise<{ alarmId: string | null; fallback: FallbackOutcome | null }> {
-  const unkeyed = call.status === 'completed' && !(await callKeyed(deps.db, schoolId, call.callSid));
+  const unkeyed = call.status === 'completed' && !(await callKeyed(deps.db, reach, call.callSid));
   const report = unkeyed ? 'undelivered' : CALL_OUTCOME[call.status]!;
   const r = await handleDeliveryReport(
     deps,
-    schoolId,
+    reach,
     {
       messageId: call.callSid,
       status: report,

@@ -2,6 +2,7 @@ import { BROUGHT_FORWARD } from '../domain/escalation/delivery.ts';
 import { mayBringForward } from '../domain/escalation/ladder.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
+import type { AlarmReach } from '../store/alarm-reach.ts';
 import { addTimeline, bringNextStepForward, lockAlarm } from '../store/alarm-state.ts';
 import { type BoardTell, insertBoardEvent, withBoardEvents } from '../store/board.ts';
 import type { Db } from '../store/db.ts';
@@ -78,13 +79,15 @@ const RECEIPT_POLL_MS = 200;
 
 /**
  * A provider's status callback for one SMS or call it was given (verified by the route): kept on the
- * recipient's receipt; undelivered or failed moves the alarm on (`fallBackNow`). Reported once: a
+ * recipient's receipt (an alarm of the route's school — of its reach: on the `orphansTo` school's
+ * route, also one of a school the config no longer holds, whose messages went out through its channels); undelivered or failed moves the alarm on (`fallBackNow`). Reported once: a
  * replay, or a report on a message no alarm notification sent (after waiting RECEIPT_WAIT_MS for its
  * receipt), changes nothing.
  */
 export async function handleDeliveryReport(
   deps: { db: Db; producer: Producer<DoorstepCatalog>; tell?: BoardTell | undefined },
-  schoolId: string,
+  /** The school whose route it came to (`alarmReach`: the `orphansTo` school's finds the orphans' messages). */
+  reach: AlarmReach,
   report: { messageId: string; status: DeliveryReport; errorCode: string | null },
   now: Date,
   /** What the message was, in the timeline's words: an `SMS`, or a `call` (its status as the reason). */
@@ -93,14 +96,15 @@ export async function handleDeliveryReport(
   const record = () =>
     withBoardEvents(deps.db, deps.tell, async (tx, events) => {
       const r = await recordDeliveryReport(tx, {
-        schoolId,
+        school: reach,
         messageId: report.messageId,
         report: report.status,
         error: report.errorCode,
         at: now,
       });
+      // On the alarm's own school's events (another's only for a school the config no longer holds).
       if (r?.fresh)
-        events.push(await insertBoardEvent(tx, schoolId, 'alarm.delivery', { alarmId: r.alarmId }));
+        events.push(await insertBoardEvent(tx, r.schoolId, 'alarm.delivery', { alarmId: r.alarmId }));
       return r;
     });
   // A fast report can arrive before the message's id is stored (the provider answered the send, and

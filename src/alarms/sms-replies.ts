@@ -1,5 +1,7 @@
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
+import { alarmReach } from '../config/school-of.ts';
 import { parseSmsReply, smsReplyCode } from '../notify/sms-reply.ts';
+import { type AlarmReach, reachSchool } from '../store/alarm-reach.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { BoardTell } from '../store/board.ts';
 import type { Db, Queryable } from '../store/db.ts';
@@ -55,7 +57,8 @@ export const RESOLVED_CODES_KNOWN_MS = 24 * 3600_000;
  * A reply to an alarm SMS, verified by the route: the sender must be the phone of an enabled account
  * (the reply acts as that person, within their schools) holding the roles the board requires to take
  * or close an alarm (office or safeguarding; admin implied), and the code must be one of the school's
- * alarms a text went to and that is not resolved (one resolved in the last day is answered "already
+ * alarms a text went to (on the `orphansTo` school's number, also one of a school the config no longer
+ * holds: its texts went out through that school's channel) and that is not resolved (one resolved in the last day is answered "already
  * closed" and is no wrong code; a code more than one of those alarms has acts on none and is no wrong
  * code either) — and not an alarm about that person (its wearer, or someone on its
  * visit). "1" takes the alarm (as on the board, marked as by SMS), "2" resolves it
@@ -91,7 +94,7 @@ export async function handleSmsReply(
     };
     if (asked === null && user && reply) {
       await lockSmsRepliesOf(tx, school.id);
-      j = await judgeCode(tx, school.id, token, sender, reply, user, now);
+      j = await judgeCode(tx, alarmReach(deps.config, school.id), token, sender, reply, user, now);
     }
     const acting = j.alarmId !== null && (j.outcome === 'taken' || j.outcome === 'safe');
     const fresh = await recordSmsReply(tx, {
@@ -158,17 +161,19 @@ export async function handleSmsReply(
  */
 async function judgeCode(
   tx: Queryable,
-  schoolId: string,
+  reach: AlarmReach,
   token: string,
   sender: string,
   reply: { action: 'take' | 'safe'; code: string },
   user: { id: string; roles: User['roles']; staffId: string | null },
   now: Date,
 ): Promise<{ outcome: SmsReplyOutcome; alarmId: string | null }> {
-  if (await tooManyWrongCodes(tx, schoolId, sender, now))
+  if (await tooManyWrongCodes(tx, reachSchool(reach), sender, now))
     return { outcome: 'too-many-wrong-codes', alarmId: null };
+  // The school's alarms texted about — and on the `orphansTo` school's number, those of the schools
+  // the config no longer holds, whose texts (and codes) went out through its channel.
   const matches = (
-    await alarmsTextedAbout(tx, schoolId, new Date(now.getTime() - RESOLVED_CODES_KNOWN_MS))
+    await alarmsTextedAbout(tx, reach, new Date(now.getTime() - RESOLVED_CODES_KNOWN_MS))
   ).filter((a) => smsReplyCode(token, a.id) === reply.code);
   const open = matches.filter((a) => a.status !== 'resolved');
   // The code of an alarm closed meanwhile (a late reply after a false alarm): told so, never counted

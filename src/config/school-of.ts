@@ -15,6 +15,22 @@ export function orphansTo(config: DoorstepConfig): SchoolConfig {
   return findSchool(config, config.trust.orphansTo) ?? config.schools[0]!;
 }
 
+/**
+ * Whose alarms a school's board and provider callbacks (SMS replies, call keypresses, delivery
+ * reports) reach: its own; the `orphansTo` school's also those of every school the config no longer
+ * holds (`configured`, the config's school ids), whose messages go out through its channels. Null
+ * `configured` for every other school: its own alone (src/store/alarm-reach.ts).
+ */
+export function alarmReach(
+  config: DoorstepConfig,
+  schoolId: string,
+): { schoolId: string; configured: readonly string[] | null } {
+  return {
+    schoolId,
+    configured: orphansTo(config).id === schoolId ? config.schools.map((s) => s.id) : null,
+  };
+}
+
 /** What is said of a school id the config no longer holds (removed, or its id renamed). */
 export function noLongerConfigured(id: string): string {
   return `${id}, a school no longer in the configuration`;

@@ -75,7 +75,8 @@ export const ELSEWHERE_EVENT = 'alarm-elsewhere';
 const ELSEWHERE_TYPES = new Set(['alarm.raised', 'alarm.acknowledged', 'alarm.resolved', 'alarm.reopened']);
 /**
  * Where the events of schools the config no longer holds are told too: the `orphansTo` school's
- * boards, which show their alarms, hear them as ELSEWHERE_EVENT (and re-read).
+ * boards, which show their alarms, hear them as ELSEWHERE_EVENT (and re-read); so do the other boards
+ * of the people who may see that school, as its alarms (their "ALARM at …" counts them as its).
  */
 const ORPHANS = Symbol('schools not in the config');
 
@@ -202,20 +203,25 @@ export async function registerBoardEvents(app: FastifyInstance, o: BoardEventsOp
         clearInterval(heartbeat);
         bus.off(schoolId, onEvent);
         for (const id of others) bus.off(id, onElsewhere);
-        bus.off(ORPHANS, onElsewhere);
+        bus.off(ORPHANS, onOrphan);
       };
       // The person's other schools: an alarm there is said on this board too (ids only, as every frame).
       const others = req.user
         ? o.config.schools.map((s) => s.id).filter((id) => id !== schoolId && userMaySeeSchool(req.user!, id))
         : [];
-      const onElsewhere = (e: BoardEvent) => {
+      const onElsewhere = (e: BoardEvent, as = e.schoolId) => {
         if (!ELSEWHERE_TYPES.has(e.type) || res.writableEnded) return;
         res.write(
-          `event: ${ELSEWHERE_EVENT}\ndata: ${JSON.stringify({ schoolId: e.schoolId, type: e.type, alarmId: e.payload.alarmId })}\n\n`,
+          `event: ${ELSEWHERE_EVENT}\ndata: ${JSON.stringify({ schoolId: as, type: e.type, alarmId: e.payload.alarmId })}\n\n`,
         );
       };
       for (const id of others) bus.on(id, onElsewhere);
-      if (orphansTo(o.config).id === schoolId) bus.on(ORPHANS, onElsewhere);
+      // The alarms of schools the config no longer holds are the `orphansTo` school's to take: its own
+      // board hears them (as theirs); the board of anyone else who may see that school hears them as
+      // that school's, as of any alarm of it.
+      const taker = orphansTo(o.config).id;
+      const onOrphan = (e: BoardEvent) => onElsewhere(e, taker === schoolId ? e.schoolId : taker);
+      if (taker === schoolId || others.includes(taker)) bus.on(ORPHANS, onOrphan);
       req.raw.on('close', closed);
       res.on('close', closed);
       let cursor = lastId;

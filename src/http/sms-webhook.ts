@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { handleDeliveryReport } from '../alarms/delivery-fallback.ts';
 import { handleSmsReply } from '../alarms/sms-replies.ts';
 import type { DoorstepConfig, SmsSettingsConfig } from '../config/schema.ts';
+import { alarmReach } from '../config/school-of.ts';
 import { doorstepError } from '../errors.ts';
 import { smsStatusUrl } from '../notify/http-channels.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
@@ -72,7 +73,7 @@ export async function registerSmsWebhook(app: FastifyInstance, options: SmsWebho
         if (!FINAL.has(status)) return reply.code(204).send();
         const r = await handleDeliveryReport(
           { db: options.db, producer: options.producer, tell: options.tell },
-          school.id,
+          alarmReach(options.config, school.id),
           {
             messageId: messageSid.slice(0, 64),
             status: status as 'delivered' | 'undelivered' | 'failed',

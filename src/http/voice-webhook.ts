@@ -5,6 +5,7 @@ import {
   isFinalCallStatus,
   type KeypressOutcome,
 } from '../alarms/call-answers.ts';
+import { alarmReach } from '../config/school-of.ts';
 import { doorstepError } from '../errors.ts';
 import { callUrls } from '../notify/call-channel.ts';
 import { answerTwiml } from '../notify/call-twiml.ts';
@@ -74,7 +75,7 @@ export async function registerVoiceWebhook(app: FastifyInstance, options: SmsWeb
         if (!callSid || !to || digits === undefined)
           throw doorstepError('BAD_REQUEST', 'expected CallSid, To and Digits');
         const r = await handleCallKeypress(
-          { db: options.db, tell: options.tell },
+          { db: options.db, config: options.config, tell: options.tell },
           school,
           {
             callSid: callSid.slice(0, 64),
@@ -113,7 +114,7 @@ export async function registerVoiceWebhook(app: FastifyInstance, options: SmsWeb
         if (!isFinalCallStatus(status)) return reply.code(204).send();
         const r = await handleCallStatus(
           { db: options.db, producer: options.producer, tell: options.tell },
-          school.id,
+          alarmReach(options.config, school.id),
           { callSid: callSid.slice(0, 64), status },
           now(),
         );

@@ -35,6 +35,11 @@ export interface Notification {
    * `orphansTo` school's channels and contacts, and say so.
    */
   orphanSchool?: string | null;
+  /**
+   * Set with `orphanSchool`: the school whose board holds the alarm to take (the `orphansTo` school's
+   * id) — where a link to the board points. Else the alarm's own school's board.
+   */
+  boardSchoolId?: string | null;
   /** Not an alarm but a notice to named people (a child not seen): its subject and words. */
   notice?: { subject: string; text: string } | null;
 }

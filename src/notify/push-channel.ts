@@ -32,7 +32,8 @@ export function pushPayload(
     title: `DOORSTEP ALARM: ${what}`,
     body: `${what} from ${whoOf(n, f.personName)} at ${londonClock(f.raisedAt)}. Open the board to take it.`,
     alarmId: n.alarmId,
-    url: `/board?school=${encodeURIComponent(n.schoolId)}`,
+    // The board that holds it: the `orphansTo` school's for a school the config no longer holds.
+    url: `/board?school=${encodeURIComponent(n.boardSchoolId ?? n.schoolId)}`,
   };
 }
 

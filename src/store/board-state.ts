@@ -13,9 +13,11 @@ import { type BatteryReport, lowBattery } from '../domain/fob/battery.ts';
 import { ACTION_DONE_TEXT, doneByRecording } from '../domain/triggers/actions.ts';
 import { type Evidence, firstDayOf } from '../domain/triggers/finding.ts';
 import type { Action } from '../domain/triggers/rules.ts';
+import { initialsOf } from '../domain/visits/initials.ts';
 import type { VisitRules } from '../domain/visits/rules.ts';
 import { nextVisitCheck } from '../domain/visits/watch.ts';
 import { FOB_BATTERY_OF_VISIT, isAlarmVisit } from './alarm-lookups.ts';
+import { reachParams, withinReach } from './alarm-reach.ts';
 import { isHelpAlarm } from './alarm-writer.ts';
 import type { Queryable } from './db.ts';
 import { ingestProblems } from './ingest-status.ts';
@@ -112,15 +114,6 @@ function levelSent(
 }
 
 /**
- * Whether alarm `a` is one this board shows: its school's (`$1`), and on the `orphansTo` school's
- * board (`configured`, the config's school ids in `$n`) one at a school the config no longer holds.
- * Any other board's read is its school's alone, as it always was.
- */
-function atBoard(a: string, configured: readonly string[] | null, n: number): string {
-  return configured ? `(${a}.school_id = $1 OR ${a}.school_id <> ALL($${n}::text[]))` : `${a}.school_id = $1`;
-}
-
-/**
  * Everything the office board shows for one school, in one read: open and acknowledged alarms
  * (open first) with who, device, where, escalation level and the next step; visits out and today's;
  * open triggers no visit has been asked for yet; failed deliveries. For signed-in staff only.
@@ -135,6 +128,7 @@ export async function boardState(
   rules: VisitRules,
   configured: readonly string[] | null = null,
 ) {
+  const reach = { schoolId, configured };
   const alarms = await db.query<Record<string, unknown>>(
     `SELECT a.id, a.school_id, a.type, a.status, a.raised_at, a.device_id, a.staff_id, a.unknown_device, a.escalation_step, a.created_at, ${isHelpAlarm('a')} AS from_phone,
             a.next_step_at, a.policy, a.acknowledged_at, a.acknowledged_via, v.id AS visit_id, a.trust_issue, a.reopened, a.test, COALESCE(e.location, a.location) AS location, e.battery_percent, e.received_at,
@@ -172,7 +166,7 @@ export async function boardState(
                            ORDER BY (v.id = a.visit_id) IS TRUE DESC, v.departed_at DESC LIMIT 1) v ON true
        LEFT JOIN users pa ON pa.id = v.partner_user_id
        LEFT JOIN pupils p ON p.school_id = v.school_id AND p.mis_id = v.pupil_mis_id
-     WHERE ${atBoard('a', configured, 3)} AND a.status <> 'resolved'
+     WHERE ${withinReach('a', reach, 1, 3)} AND a.status <> 'resolved'
      -- Every real alarm before any TEST one (a fob drill is never read before a real SOS); then
      -- unacknowledged first; then by severity (a person in danger before an overdue visit before a
      -- device fault); then the longest waiting first.
@@ -180,7 +174,7 @@ export async function boardState(
        CASE WHEN a.type IN ('sos', 'duress', 'silent', 'fall', 'non_movement', 'timer_overrun') THEN 0
             WHEN a.type IN ('overdue_visit', 'missed_check_in', 'device_silent') THEN 1 ELSE 2 END,
        a.raised_at ASC LIMIT ${BOARD_ALARMS}`,
-    configured ? [schoolId, BROUGHT_FORWARD, [...configured]] : [schoolId, BROUGHT_FORWARD],
+    [schoolId, BROUGHT_FORWARD, ...reachParams(reach)],
   );
   const visits = await db.query<Record<string, unknown>>(
     `SELECT v.id, v.status, v.reason, v.address, v.planned_for, v.departed_at, v.returned_at, v.arrived_at, v.expected_return_at,
@@ -312,8 +306,8 @@ export async function boardState(
   // how many more there are rather than hide one (a flood of junk must not bury a real alarm unsaid).
   const open = await db.query<{ all: number; unacked: number }>(
     `SELECT count(*)::int AS all, (count(*) FILTER (WHERE status = 'open'))::int AS unacked
-     FROM alarms a WHERE ${atBoard('a', configured, 2)} AND status <> 'resolved'`,
-    configured ? [schoolId, [...configured]] : [schoolId],
+     FROM alarms a WHERE ${withinReach('a', reach, 1, 2)} AND status <> 'resolved'`,
+    [schoolId, ...reachParams(reach)],
   );
   return {
     now: now.toISOString(),
@@ -392,7 +386,16 @@ export async function boardState(
          * nor takes the alarm (a back-safe press may be forced). Null otherwise.
          */
         backSafeSince: r.visit_back_safe_at ? new Date(r.visit_back_safe_at as string).toISOString() : null,
-        pupilName: name(r.forename, r.surname),
+        /**
+         * The pupil of its visit. An alarm at a school the config no longer holds, on the board of the
+         * school that takes it: their initials only ("A.O."), as a notice names them — their name is
+         * not that school's staff's to read; the address and phones stay, to send help.
+         */
+        pupilName:
+          r.school_id === schoolId
+            ? name(r.forename, r.surname)
+            : initialsOf({ forename: r.forename as string | null, surname: r.surname as string | null }) ||
+              null,
         /** The ladder's next step to run (the steps sent so far); null while paused (acknowledged). */
         level: paused ? null : step,
         /**
@@ -659,17 +662,28 @@ const ELSEWHERE_IDS = 50;
  * The unacknowledged alarms of other schools (a person of several schools watches one board at a
  * time): per school with any, how many and the ids of the first ELSEWHERE_IDS, oldest first. A fob
  * drill (TEST) is left out: it runs its own school's ladder and is no alarm to the other boards.
+ * `orphans` — the school that takes the alarms of the schools the config no longer holds (`to`, the
+ * `trust.orphansTo` school) and the config's school ids: when `to` is among `schoolIds`, those alarms
+ * are counted as its own (its board shows them for someone to take).
  */
 export async function alarmsUnacknowledgedAt(
   db: Queryable,
   schoolIds: readonly string[],
+  orphans: { to: string; configured: readonly string[] } | null = null,
 ): Promise<{ schoolId: string; unacknowledged: number; alarmIds: string[] }[]> {
   if (schoolIds.length === 0) return [];
+  const taking = orphans && schoolIds.includes(orphans.to) ? orphans : null;
   const { rows } = await db.query<{ school_id: string; n: number; ids: string[] }>(
-    `SELECT school_id, count(*)::int AS n, (array_agg(id::text ORDER BY raised_at, id))[1:${ELSEWHERE_IDS}] AS ids
+    taking
+      ? `SELECT school_id, count(*)::int AS n, (array_agg(id::text ORDER BY raised_at, id))[1:${ELSEWHERE_IDS}] AS ids
+         FROM (SELECT CASE WHEN a.school_id = ANY($1) THEN a.school_id ELSE $2 END AS school_id, a.id, a.raised_at
+               FROM alarms a WHERE (a.school_id = ANY($1) OR a.school_id <> ALL($3::text[]))
+                 AND a.status = 'open' AND NOT a.test) x
+         GROUP BY school_id`
+      : `SELECT school_id, count(*)::int AS n, (array_agg(id::text ORDER BY raised_at, id))[1:${ELSEWHERE_IDS}] AS ids
      FROM alarms WHERE school_id = ANY($1) AND status = 'open' AND NOT test
      GROUP BY school_id`,
-    [[...schoolIds]],
+    taking ? [[...schoolIds], taking.to, [...taking.configured]] : [[...schoolIds]],
   );
   return rows.map((r) => ({ schoolId: r.school_id, unacknowledged: r.n, alarmIds: r.ids }));
 }

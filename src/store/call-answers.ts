@@ -1,3 +1,4 @@
+import { type AlarmReach, reachParams, reachSchool, withinReach } from './alarm-reach.ts';
 import type { Queryable } from './db.ts';
 
 /** The person a ladder call rang (by the call's id, its recipient's receipt), and where it stands. */
@@ -11,16 +12,21 @@ export interface CalledRecipient {
   keypressAt: Date | null;
 }
 
-/** A call an alarm's `call:` notification of this school placed; undefined for any other id. */
+/**
+ * A call an alarm's `call:` notification of this school placed; undefined for any other id. The
+ * school is a reach (`AlarmReach`): the `orphansTo` school's also finds the calls of the alarms of
+ * schools the config no longer holds, placed through its channel.
+ */
 export async function calledRecipient(
   db: Queryable,
-  schoolId: string,
+  reach: AlarmReach,
   callSid: string,
 ): Promise<CalledRecipient | undefined> {
-  return oneCalled(db, `r.receipt = $1 AND a.school_id = $2 AND n.target LIKE 'call:%' LIMIT 1`, [
-    callSid,
-    schoolId,
-  ]);
+  return oneCalled(
+    db,
+    `r.receipt = $1 AND ${withinReach('a', reach, 2, 3)} AND n.target LIKE 'call:%' LIMIT 1`,
+    [callSid, reachSchool(reach), ...reachParams(reach)],
+  );
 }
 
 /**
@@ -31,14 +37,14 @@ export async function calledRecipient(
  */
 export async function placedCallRecipient(
   db: Queryable,
-  schoolId: string,
+  reach: AlarmReach,
   notificationId: string,
   recipientKey: string,
 ): Promise<CalledRecipient | undefined> {
   return oneCalled(
     db,
-    `r.notification_id = $1 AND r.recipient_key = $2 AND a.school_id = $3 AND n.target LIKE 'call:%'`,
-    [notificationId, recipientKey, schoolId],
+    `r.notification_id = $1 AND r.recipient_key = $2 AND ${withinReach('a', reach, 3, 4)} AND n.target LIKE 'call:%'`,
+    [notificationId, recipientKey, reachSchool(reach), ...reachParams(reach)],
   );
 }
 
@@ -87,12 +93,12 @@ export async function recordKeypress(
  * Whether the call with this provider id (a ladder call's receipt at the school) was answered with a
  * keypress: a call completed with none reached no one who took the alarm (a voicemail answers too).
  */
-export async function callKeyed(db: Queryable, schoolId: string, callSid: string): Promise<boolean> {
+export async function callKeyed(db: Queryable, reach: AlarmReach, callSid: string): Promise<boolean> {
   const { rows } = await db.query<{ keyed: boolean }>(
     `SELECT r.keypress_at IS NOT NULL AS keyed FROM notification_recipients r
        JOIN notifications n ON n.id = r.notification_id JOIN alarms a ON a.id = n.alarm_id
-     WHERE r.receipt = $1 AND a.school_id = $2 LIMIT 1`,
-    [callSid, schoolId],
+     WHERE r.receipt = $1 AND ${withinReach('a', reach, 2, 3)} LIMIT 1`,
+    [callSid, reachSchool(reach), ...reachParams(reach)],
   );
   return rows[0]?.keyed === true;
 }

@@ -1,6 +1,7 @@
 import { MAY_HAVE_BEEN_SENT } from '../domain/escalation/delivery.ts';
 import { phoneKey } from '../domain/phone-key.ts';
 import { PLACING, PLACING_LEFT_MS } from '../domain/recipient-placing.ts';
+import { type AlarmReach, reachParams, reachSchool, withinReach } from './alarm-reach.ts';
 import type { Db, Queryable } from './db.ts';
 import { worksAt } from './users.ts';
 
@@ -287,12 +288,14 @@ export interface ReportedNotification {
 
 /**
  * Keeps what the provider reported of one message (by its id, the recipient's receipt): the first
- * final report counts, a later one changes nothing. Undefined when no alarm notification sent it
- * (a notice's text, another system's message, a made-up id).
+ * final report counts, a later one changes nothing. Undefined when no alarm notification of the
+ * school's reach sent it (a notice's text, another system's message, a made-up id, another school's):
+ * the `orphansTo` school's reach also holds the alarms of schools the config no longer holds, whose
+ * messages went out through its channels (`AlarmReach`).
  */
 export async function recordDeliveryReport(
   db: Queryable,
-  o: { schoolId: string; messageId: string; report: DeliveryReport; error: string | null; at: Date },
+  o: { school: AlarmReach; messageId: string; report: DeliveryReport; error: string | null; at: Date },
 ): Promise<ReportedNotification | undefined> {
   const { rows } = await db.query<{
     notification_id: string;
@@ -305,7 +308,7 @@ export async function recordDeliveryReport(
     `WITH hit AS (
        SELECT r.notification_id, r.recipient_key FROM notification_recipients r
          JOIN notifications n ON n.id = r.notification_id JOIN alarms a ON a.id = n.alarm_id
-       WHERE r.receipt = $1 AND a.school_id = $2 LIMIT 1),
+       WHERE r.receipt = $1 AND ${withinReach('a', o.school, 2, 6)} LIMIT 1),
      marked AS (
        UPDATE notification_recipients r SET delivery = $3, delivery_error = $4, delivery_at = $5
        FROM hit WHERE r.notification_id = hit.notification_id AND r.recipient_key = hit.recipient_key
@@ -314,7 +317,7 @@ export async function recordDeliveryReport(
      SELECT n.id AS notification_id, n.alarm_id, a.school_id, n.step, n.target,
             EXISTS (SELECT 1 FROM marked) AS fresh
      FROM hit JOIN notifications n ON n.id = hit.notification_id JOIN alarms a ON a.id = n.alarm_id`,
-    [o.messageId, o.schoolId, o.report, o.error, o.at],
+    [o.messageId, reachSchool(o.school), o.report, o.error, o.at, ...reachParams(o.school)],
   );
   const r = rows[0];
   if (!r) return undefined;

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { type AlarmReach, reachParams, reachSchool, withinReach } from './alarm-reach.ts';
 import type { Queryable } from './db.ts';
 
 /**
@@ -36,14 +37,16 @@ export async function recordSmsReply(
 /**
  * A school's alarms that a text message went to, not resolved or resolved since `resolvedSince`
  * (candidates for a reply: a late reply to an alarm closed meanwhile is a right code, not a guess).
+ * The `orphansTo` school's reach also holds those of the schools the config no longer holds: their
+ * texts went out through its channel, and the replies come to its number (`AlarmReach`).
  */
-export async function alarmsTextedAbout(db: Queryable, schoolId: string, resolvedSince: Date) {
+export async function alarmsTextedAbout(db: Queryable, reach: AlarmReach, resolvedSince: Date) {
   const { rows } = await db.query<{ id: string; status: string; acknowledged_by: string | null }>(
     `SELECT a.id, a.status, a.acknowledged_by FROM alarms a
-     WHERE a.school_id = $1 AND (a.status <> 'resolved' OR a.resolved_at >= $2)
+     WHERE ${withinReach('a', reach, 1, 3)} AND (a.status <> 'resolved' OR a.resolved_at >= $2)
        AND EXISTS (SELECT 1 FROM notifications n WHERE n.alarm_id = a.id AND n.target LIKE 'sms:%')
      ORDER BY a.id`,
-    [schoolId, resolvedSince],
+    [reachSchool(reach), resolvedSince, ...reachParams(reach)],
   );
   return rows.map((r) => ({
     id: String(r.id),

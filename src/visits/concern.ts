@@ -1,4 +1,5 @@
 import { incidentTargets } from '../config/school-of.ts';
+import { initialsOf } from '../domain/visits/initials.ts';
 import { recordToSinks } from '../records/record-outbox.ts';
 import { renderVisitConcern } from '../records/templates/visit-concern.ts';
 import { insertBoardEvent } from '../store/board.ts';
@@ -9,7 +10,7 @@ import type { User } from '../store/users.ts';
 import { formatAddress } from '../store/visits.ts';
 import { knownSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
-import { initialsOf, sendNotices } from './visit-notices.ts';
+import { sendNotices } from './visit-notices.ts';
 
 /** What a concern raised now is about: the child, or an incident of aggression, violence or threat. */
 export type ConcernAbout = 'child' | 'incident';

@@ -1,5 +1,6 @@
 import { londonClock } from '../domain/attendance/dates.ts';
 import { doorWaitMinutes } from '../domain/visits/appointment.ts';
+import { initialsOf } from '../domain/visits/initials.ts';
 import { isOut } from '../domain/visits/lifecycle.ts';
 import { doorstepError } from '../errors.ts';
 import { recordToSinks } from '../records/record-outbox.ts';
@@ -17,7 +18,7 @@ import { assertMayActOn, knownSchool } from './access.ts';
 import { writeAppointmentRecord } from './appointment.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
 import { familyCancellationText } from './family-notice.ts';
-import { initialsOf, pupilInitials, sendNotices } from './visit-notices.ts';
+import { pupilInitials, sendNotices } from './visit-notices.ts';
 
 /** How a visit ends up: its outcome (with the CPOMS record), cancelled, or the follow-up of a child not seen. */
 

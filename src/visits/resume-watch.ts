@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ladderFor, periodFor } from '../alarms/ladder-for.ts';
 import { reachesAPerson } from '../checks/reachability.ts';
 import type { SchoolConfig } from '../config/schema.ts';
+import { schoolOrFallback } from '../config/school-of.ts';
 import { londonClock } from '../domain/attendance/dates.ts';
 import { onVisit } from '../domain/visits/lifecycle.ts';
 import { firstLevelReachesNoPerson, officeLine } from '../domain/visits/office-line.ts';
@@ -17,7 +18,6 @@ import { type User, userById } from '../store/users.ts';
 import { changeExpectedReturn, markWatchResumed } from '../store/visit-changes.ts';
 import { lastConfirmedByOthers } from '../store/visit-queries.ts';
 import type { VisitRow } from '../store/visits.ts';
-import { knownSchool } from './access.ts';
 import { audit, change, must, mustLock, registerLog, type VisitDeps } from './change.ts';
 import { recordVisitOutcome } from './outcome.ts';
 import { startLadder } from './start-ladder.ts';
@@ -64,7 +64,9 @@ export interface Resumed {
  * past their own bound, it is never refused for that: the return is now, and the overdue alarm is
  * raised in the same transaction (the one writer, under the key the visit watcher would use, so it
  * never raises a second; when none it tries is free, under a key of its own, logged as an error) with
- * its ladder started as "I need help"'s is — when in doubt on the alarm path, raise.
+ * its ladder started as "I need help"'s is — when in doubt on the alarm path, raise. Never refused for
+ * a school the config no longer holds: watched by the `orphansTo` school's rules and ladder, without
+ * the missing school's notices or records correction.
  */
 export async function resumeWatch(
   deps: VisitDeps,
@@ -78,7 +80,10 @@ export async function resumeWatch(
       const v = await mustLock(tx, visitId);
       const effect = must(deps, user, v, 'resume-watch');
       const now = deps.now();
-      const school = knownSchool(deps.config, v.schoolId);
+      // A school the config no longer holds (removed, or its id renamed, while they were out) is never
+      // a refusal: watched again by the `orphansTo` school's rules and ladder, without the missing
+      // school's own notices or records (as back safe closes such a visit: `returnVisit`).
+      const { school, orphan } = schoolOrFallback(deps.config, v.schoolId);
       const self = onVisit(user, v);
       const confirmedAt = self ? ((await lastConfirmedByOthers(tx, visitId)) ?? v.departedAt ?? now) : null;
       const overdueNow = confirmedAt !== null && ownReturnTimeClosed(confirmedAt, now);
@@ -107,7 +112,7 @@ export async function resumeWatch(
             dedupKey,
             raisedAt: at,
             policy,
-            what: `alarm raised: visit overdue — ${user.displayName} said "I am still out" past their own return time${what}`,
+            what: `alarm raised: visit overdue — ${user.displayName} said "I am still out" past their own return time${what}${orphan ? ` (${orphan}: ${school.name}'s ladder)` : ''}`,
             actor: `user:${user.id}`,
           });
         // Its key is the return time, the key the visit watcher raises under, so it never raises a
@@ -163,7 +168,7 @@ export async function resumeWatch(
       events.push(await insertBoardEvent(tx, v.schoolId, 'visit.resumed', { visitId }));
       // An outcome recorded after that back safe went to the records saying "back: <then>": put right.
       const outcomeAt = v.outcome?.recordedAt;
-      if (v.outcome && !(typeof outcomeAt === 'string' && new Date(outcomeAt) < backAt)) {
+      if (!orphan && v.outcome && !(typeof outcomeAt === 'string' && new Date(outcomeAt) < backAt)) {
         const record = renderStillOutCorrection({
           visitId,
           pupilMisId: v.pupilMisId,
@@ -176,15 +181,17 @@ export async function resumeWatch(
       // Thames View 3.6: any change to a visit is notified (to the people the school names).
       const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
       const out = await whoIsOut(tx, v, user);
-      const notices = await insertNotices(tx, {
-        schoolId: school.id,
-        kind: 'changed',
-        visitId,
-        targets: school.notices.changed,
-        key: `resumed:${now.toISOString()}`,
-        subject: `home visit #${visitId} still out`,
-        text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: ${out.who} ${out.are} still out — back safe recorded at ${londonClock(backAt)} was a mistake. Watched again, ${overdueNow ? 'overdue now: phone them and set their return time' : `expected back by ${londonClock(at)}`}.`,
-      });
+      const notices = orphan
+        ? []
+        : await insertNotices(tx, {
+            schoolId: school.id,
+            kind: 'changed',
+            visitId,
+            targets: school.notices.changed,
+            key: `resumed:${now.toISOString()}`,
+            subject: `home visit #${visitId} still out`,
+            text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: ${out.who} ${out.are} still out — back safe recorded at ${londonClock(backAt)} was a mistake. Watched again, ${overdueNow ? 'overdue now: phone them and set their return time' : `expected back by ${londonClock(at)}`}.`,
+          });
       // A first level whose texts reach no one (no SMS channel, a group with no phone) is the board alone.
       // Nor do the people on the visit, whom no alarm message goes to.
       const facts = overdueNow ? await visitReachFacts(tx, school, v) : {};

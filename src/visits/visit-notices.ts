@@ -1,3 +1,4 @@
+import { initialsOf } from '../domain/visits/initials.ts';
 import { onVisit } from '../domain/visits/lifecycle.ts';
 import { queueAfterCommit } from '../queue/after-commit.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
@@ -15,11 +16,8 @@ import type { VisitRow } from '../store/visits.ts';
  * e-mail); the visit number leads the reader to everything else, signed in. Kinds: child-not-seen,
  * cancelled, changed, concern, incident, outcome-missing, family.
  */
-/** A pupil's initials ("A.O."), the only part of their name a notice carries. */
-export function initialsOf(p: { forename: string | null; surname: string | null } | undefined): string {
-  return p ? [p.forename, p.surname].map((x) => (x ? `${x[0]}.` : '')).join('') : '';
-}
 
+/** The pupil's initials (`initialsOf`), as a notice names them. */
 export async function pupilInitials(tx: Queryable, schoolId: string, misId: string): Promise<string> {
   return initialsOf(await pupilIdentity(tx, schoolId, misId));
 }

@@ -686,7 +686,7 @@ describe('a ladder call with a keypress', () => {
     expect(rows.map((r) => r.after.call)).toContain(`CA${'0'.repeat(32)}`);
     // Too long after the call was placed: stale.
     const late = await handleCallKeypress(
-      { db },
+      { db, config },
       config.schools[0]!,
       { callSid: head!.sid, to: head!.to, digits: '1' },
       new Date(Date.now() + KEYPRESS_WITHIN_MS + 60_000),
@@ -695,7 +695,7 @@ describe('a ladder call with a keypress', () => {
     // So too when matched by its URL, whatever id it names.
     const q = new URL(gatherUrlOf(head!)).searchParams;
     const lateByUrl = await handleCallKeypress(
-      { db },
+      { db, config },
       config.schools[0]!,
       {
         callSid: `CA${'2'.repeat(32)}`,

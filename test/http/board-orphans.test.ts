@@ -63,6 +63,7 @@ let app: FastifyInstance;
 let base: string;
 let betaOnly: { cookie: string; csrf: string };
 let alphaOnly: { cookie: string; csrf: string };
+let alphaAndBeta: { cookie: string; csrf: string };
 
 beforeAll(async () => {
   const r = trust('beta');
@@ -73,6 +74,10 @@ beforeAll(async () => {
   base = await app.listen({ host: '127.0.0.1', port: 0 });
   betaOnly = await sessionFor(db, await addUser(db, 'beta.office', ['office'], { schools: ['beta'] }));
   alphaOnly = await sessionFor(db, await addUser(db, 'alpha.office', ['office'], { schools: ['alpha'] }));
+  alphaAndBeta = await sessionFor(
+    db,
+    await addUser(db, 'both.office', ['office'], { schools: ['alpha', 'beta'] }),
+  );
 });
 afterAll(async () => {
   await app.close();
@@ -121,6 +126,21 @@ describe('an alarm at a school the config no longer holds', () => {
     } finally {
       await taker.close();
       await other.close();
+    }
+  });
+
+  it("reaches the other boards of a person who may see the orphansTo school, as that school's alarm", async () => {
+    const watching = await openStream(alphaAndBeta.cookie, 'alpha');
+    try {
+      const e = await insertBoardEvent(db, 'gone', 'alarm.raised', { alarmId: '4343' });
+      await publishBoardEvents(conn, schema, [e]);
+      const frame =
+        'event: alarm-elsewhere\ndata: {"schoolId":"beta","type":"alarm.raised","alarmId":"4343"}\n\n';
+      for (let i = 0; i < 500 && !watching.text().includes(frame); i++)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(watching.text()).toContain(frame);
+    } finally {
+      await watching.close();
     }
   });
 });

@@ -319,6 +319,30 @@ describe('push:<group> on the ladder', () => {
     }
   });
 
+  it("an alarm at a school the config no longer holds: pushed through the orphansTo school's channel, its link to that school's board", async () => {
+    startHost('push:office-staff');
+    const before = fake.received.length;
+    // Raised at a school since taken out of the config (its id renamed, say): alpha takes it.
+    n++;
+    const r = await ingestFobEvent(
+      { db, producer, publisher: conn, prefix },
+      { ...config.schools[0]!, id: 'gone' },
+      fobEvent(`push-${n}`),
+      { transport: 'webhook', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+    );
+    const id = (r as { alarmId: string }).alarmId;
+    try {
+      await until(async () => (await stepsOf(id))[0]?.endsWith('sent') || null, 10_000, 'the push');
+      const got = fake.received.slice(before);
+      expect(got.length).toBeGreaterThan(0);
+      for (const p of got) expect(p.payload).toMatchObject({ alarmId: id, url: '/board?school=alpha' });
+    } finally {
+      await db.query(`UPDATE alarms SET school_id = 'alpha' WHERE id = $1`, [id]);
+      await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+      await host?.close(1000);
+    }
+  });
+
   it('push:<contacts group> reaches the accounts of its people (by e-mail); a group no one opted in from moves the alarm on at once', async () => {
     startHost('push:leaders');
     const before = fake.received.length;

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { acknowledgeAlarm, resolveAlarm } from '../../alarms/commands.ts';
 import { raiseFobDrill } from '../../alarms/fob-drill.ts';
-import { noLongerConfigured, orphansTo, schoolOrFallback } from '../../config/school-of.ts';
+import { alarmReach, noLongerConfigured, orphansTo, schoolOrFallback } from '../../config/school-of.ts';
 import { londonDate } from '../../domain/attendance/dates.ts';
 import { BOARD_EVENT_TYPES } from '../../domain/board-events.ts';
 import { VISITING_STAFF } from '../../domain/escalation/ladder.ts';
@@ -25,12 +25,16 @@ import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 
 const BOARD_ROLES = ['office', 'safeguarding'] as const;
 
-/** The unacknowledged alarms of the user's schools other than `schoolId`, with each school's name. */
+/**
+ * The unacknowledged alarms of the user's schools other than `schoolId`, with each school's name. The
+ * alarms of a school the config no longer holds count as the `orphansTo` school's, whose board holds them.
+ */
 async function alarmsElsewhere(deps: WebDeps, user: User, schoolId: string) {
   const others = deps.config.schools.filter((s) => s.id !== schoolId && userMaySeeSchool(user, s.id));
   const open = await alarmsUnacknowledgedAt(
     deps.db,
     others.map((s) => s.id),
+    { to: orphansTo(deps.config).id, configured: deps.config.schools.map((s) => s.id) },
   );
   return others.flatMap((s) => {
     const o = open.find((x) => x.schoolId === s.id);
@@ -47,15 +51,13 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
       const school = schoolParam(deps, req, req.query.school);
       const now = deps.now();
       // The `orphansTo` school's board also holds the alarms of schools the config no longer holds.
-      const configured =
-        orphansTo(deps.config).id === school.id ? deps.config.schools.map((s) => s.id) : null;
       const state = await boardState(
         deps.db,
         school.id,
         londonDate(now),
         now,
         deps.rulesFor(school.id),
-        configured,
+        alarmReach(deps.config, school.id).configured,
       );
       const today = londonDate(now);
       const rules = deps.rulesFor(school.id);
