@@ -1,4 +1,5 @@
 import { ladderFor } from '../src/alarms/ladder-for.ts';
+import { OUTSIDE_CONFIG_LOG } from '../src/checks/outside-config.ts';
 import { visitRulesLookup } from '../src/config/policy-packs.ts';
 import type { SchoolConfig } from '../src/config/schema.ts';
 import { noLongerConfigured, orphansTo } from '../src/config/school-of.ts';
@@ -76,11 +77,8 @@ export async function watchVisits(
     return [];
   });
   const fallback = orphansTo(deps.config);
-  if (orphans.length)
-    deps.log.error(
-      { schools: orphans, orphansTo: fallback.id },
-      "workers out or alarms open at schools not in the config: watched by the trust.orphansTo school's rules and paged through its channels — put the school back in the config (doorstep check names them)",
-    );
+  // The same words as `doorstep check`'s, `/readyz`'s and the start's (src/checks/outside-config.ts).
+  if (orphans.length) deps.log.error({ schools: orphans, orphansTo: fallback.id }, OUTSIDE_CONFIG_LOG);
   const walks = [
     ...deps.config.schools.map((school) => ({ school, schoolId: school.id })),
     ...orphans.map((o) => ({ school: fallback, schoolId: o.schoolId })),
