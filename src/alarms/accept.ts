@@ -540,8 +540,15 @@ async function acceptOne(
     profile: transport.profile,
     // Routed to the school that registers the device: kept here if a visit out here holds it.
     ...(home !== school ? { arrivedAt: school } : {}),
-    // A retained copy sent again: told apart by the window it was first received in (`arrivalWindow`).
-    ...(arrival.retainedAgain ? { window: arrivalWindow(arrival.receivedAt, arrival.retainedAgain) } : {}),
+    // What tells a redelivery of an alarm with a reset clock from a new press (`IngestSource.window`):
+    // a retained copy sent again, the window it was first received in (`arrivalWindow`); a webhook,
+    // its delivery id (a sender's retry keeps it, minutes later) or, with none (Blackline's push),
+    // nothing: the same bytes again are that message resent. Otherwise the window it came in.
+    ...(arrival.retainedAgain
+      ? { window: arrivalWindow(arrival.receivedAt, arrival.retainedAgain) }
+      : transport.kind === 'webhook'
+        ? { window: redeliveryKey(transport, arrival) ?? 'webhook' }
+        : {}),
     ...(redelivery !== undefined ? { redelivery } : {}),
     // A body that could not be read is kept as a refused one is: its first REJECTED_RAW_MAX_BYTES.
     raw: unreadableBody ? raw.subarray(0, REJECTED_RAW_MAX_BYTES) : raw,
