@@ -10,7 +10,12 @@ import type { ImportUnit, MarkRecord, NoDestination, PupilRecord } from '../../c
 import { UPN_PATTERN } from '../../connectors/mis/upn.ts';
 import { RETENTION_DEFAULTS } from '../config/sections/retention.ts';
 import { countedOnce } from '../core/counted-once.ts';
-import { type Category, type LocalCodeMap, resolveCode } from '../domain/attendance/codes.ts';
+import {
+  beforeCodeSetReason,
+  type Category,
+  type LocalCodeMap,
+  resolveCode,
+} from '../domain/attendance/codes.ts';
 import { academicYearOf, isIsoDate } from '../domain/attendance/dates.ts';
 import { leavingDateDoubts } from '../domain/attendance/leaving-date-doubts.ts';
 import type { SchoolCalendar } from '../domain/calendar.ts';
@@ -31,6 +36,7 @@ import {
   stagedMarkCount,
   stageMarks,
   stagePupils,
+  stageRejectedMarks,
   takeStagedNewcomers,
   takeUnknownPupilMarks,
   upsertPupils,
@@ -320,6 +326,8 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       let appliedAsRead = false;
       let stagedMarks = 0;
       let group = new MarkColumns();
+      /** The group's rows rejected for their mark: staged with it, for `refuseConflicts` to see. */
+      let groupRejected = new MarkColumns();
       const writes: Promise<void>[] = [];
       const queued = pauseRatio > 0 ? 0 : 1;
       // Paced, after each group: its log flushed by the import itself (src/store/wal-flush.ts), so the
@@ -340,8 +348,10 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       };
       const send = () => {
         const g = group;
+        const r = groupRejected;
         const no = groupNo++;
         group = new MarkColumns();
+        groupRejected = new MarkColumns();
         stagedMarks += g.length;
         if (asRead) {
           appliedAsRead = true;
@@ -360,6 +370,9 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         } else {
           firstStagedOnly ??= no;
           write(stageMarks(tx, g, no));
+          // Its rejected rows beside it. A group applied as read needs none kept: a later row for one of
+          // their sessions is a repeat, and the unit is read again with every group staged.
+          write(stageRejectedMarks(tx, r, no));
         }
       };
       try {
@@ -473,7 +486,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
           } else {
             for (const m of batch.marks) {
               const before = group.length;
-              addMark(group, m, ctx, reject, closedDays, closures, keys, holdFuture);
+              addMark(group, groupRejected, m, ctx, reject, closedDays, closures, keys, holdFuture);
               if (holding && group.length > before)
                 given.push({ pupilMisId: m.pupilMisId, date: m.date, session: m.session });
               // The MIS's record that gave an accepted mark (the last one for its session).
@@ -899,6 +912,12 @@ function rowsAt(at: readonly StagedAt[], join: (items: string[]) => string): str
 
 function addMark(
   out: MarkColumns,
+  /**
+   * Rows rejected for their mark once their date was taken (a code from before the 2024 code set, a
+   * meaning the MIS differs on): no mark applied, but the unit gave the session one, and a unit that
+   * gives it another is refused for the two (both lines named) — never the other applied alone.
+   */
+  rejectedOut: MarkColumns,
   m: MarkRecord,
   ctx: ImportContext,
   reject: Reject,
@@ -982,19 +1001,24 @@ function addMark(
     // right, but no 2024 code means the same with certainty (H is not C; J was an approved activity,
     // J1 is an absence; Y is one of seven). The row is rejected and said, the rest applied.
     if (resolved.beforeCodeSet) {
+      const code = safeText(m.mark.trim());
       reject(
         describeWhere(m.where),
-        `${resolved.reason} (the rest are applied)`,
-        { cause: BEFORE_CODE_SET, idKind: 'marks', id: safeText(m.mark) },
+        `${beforeCodeSetReason(code, `${m.date} ${m.session}`)} (the rest are applied)`,
+        { cause: BEFORE_CODE_SET, idKind: 'marks', id: code },
         m.pupilMisId,
       );
+      givenRejected(rejectedOut, m, keys);
       return;
     }
     // An unknown code, or a withdrawn one on a day it was withdrawn for, is a mapping problem for
     // the data manager: refuse the unit, never guess.
     throw malformed(m.where, 'mark', resolved.reason);
   }
-  if (meaningDiffers(m, resolved, reject)) return;
+  if (meaningDiffers(m, resolved, reject)) {
+    givenRejected(rejectedOut, m, keys);
+    return;
+  }
   // '#' (planned whole-school closure) and 'Y4' (site unexpectedly closed) agree with a closed day,
   // and on one of the calendar's school days may say it misses a closure; any other mark on a closed
   // day is reported. (A year no term covers is judged only on weekends and closures: nothing there is
@@ -1024,6 +1048,22 @@ function addMark(
     resolved.code,
     resolved.category,
     resolved.localCode,
+    m.minutesLate ?? null,
+  );
+}
+
+/** A row rejected for its mark: its session noted as given (`addMark`'s `rejectedOut`). */
+function givenRejected(out: MarkColumns, m: MarkRecord, keys: UnitKeys): void {
+  keys.add(m.pupilMisId, m.date, m.session);
+  out.push(
+    m.where.line ?? null,
+    m.where.record ?? null,
+    m.pupilMisId,
+    m.date,
+    m.session,
+    m.mark.trim(),
+    m.vendorCategory ?? '',
+    null,
     m.minutesLate ?? null,
   );
 }

@@ -35,10 +35,15 @@ export class RejectionCauses {
   private readonly byCause = new Map<string, RejectionCause & { seen: Set<string> }>();
   private readonly rowsSeen = new Set<string>();
 
+  /**
+   * A row already counted for this cause (another of its marks: a CTF block's sessions share its
+   * line) is not counted again, but its id and year are still taken — a block's H, Y and J are three
+   * codes, not its first one.
+   */
   add(where: string, c: Cause): void {
     const row = `${where}\u0000${c.cause}`;
-    if (this.rowsSeen.has(row)) return;
-    if (this.rowsSeen.size < MAX_ROWS_TOLD_APART) this.rowsSeen.add(row);
+    const counted = this.rowsSeen.has(row);
+    if (!counted && this.rowsSeen.size < MAX_ROWS_TOLD_APART) this.rowsSeen.add(row);
     let g = this.byCause.get(c.cause);
     if (!g) {
       g = {
@@ -52,7 +57,7 @@ export class RejectionCauses {
       };
       this.byCause.set(c.cause, g);
     }
-    g.rows++;
+    if (!counted) g.rows++;
     if (c.year !== undefined && !g.years?.includes(c.year))
       g.years = [...(g.years ?? []), c.year].sort((a, b) => a - b);
     if (c.id !== undefined && !g.seen.has(c.id) && g.seen.size < MAX_IDS_COUNTED) {

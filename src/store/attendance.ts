@@ -16,6 +16,10 @@ export async function createStaging(tx: Queryable): Promise<void> {
       grp INTEGER NOT NULL DEFAULT 0, line INTEGER, record INTEGER, pupil_mis_id TEXT NOT NULL, date DATE NOT NULL, session TEXT NOT NULL,
       code TEXT NOT NULL, category TEXT NOT NULL, local_code TEXT, minutes_late INTEGER
     ) ON COMMIT DROP;
+    CREATE TEMP TABLE IF NOT EXISTS stage_rejected_marks (
+      grp INTEGER NOT NULL DEFAULT 0, line INTEGER, record INTEGER, pupil_mis_id TEXT NOT NULL, date DATE NOT NULL, session TEXT NOT NULL,
+      code TEXT NOT NULL, category TEXT NOT NULL, local_code TEXT, minutes_late INTEGER
+    ) ON COMMIT DROP;
     CREATE TEMP TABLE IF NOT EXISTS stage_pupils (
       line INTEGER, record INTEGER, place TEXT NOT NULL, mis_id TEXT NOT NULL, data JSONB NOT NULL
     ) ON COMMIT DROP;
@@ -115,9 +119,28 @@ function markArrays(c: MarkColumns): string[] {
 
 /** Stages a group of marks without applying them (applied later with `applyMarks({ stagedGroup })`). */
 export async function stageMarks(tx: Queryable, c: MarkColumns, groupNo: number): Promise<void> {
+  await stageInto(tx, 'stage_marks', c, groupNo);
+}
+
+/**
+ * Stages the rows of a group rejected for their mark (a code from before the 2024 code set, a
+ * meaning the MIS and the code table differ on) — never applied, but still a mark the unit gave its
+ * session: `conflictingMarks` sets them beside the applied ones. `code` holds the mark as given,
+ * `category` the MIS's own category of it ('' when it gave none).
+ */
+export async function stageRejectedMarks(tx: Queryable, c: MarkColumns, groupNo: number): Promise<void> {
+  await stageInto(tx, 'stage_rejected_marks', c, groupNo);
+}
+
+async function stageInto(
+  tx: Queryable,
+  table: 'stage_marks' | 'stage_rejected_marks',
+  c: MarkColumns,
+  groupNo: number,
+): Promise<void> {
   if (c.length === 0) return;
   await tx.query(
-    `INSERT INTO stage_marks (grp, ${MARK_VALUES})
+    `INSERT INTO ${table} (grp, ${MARK_VALUES})
      SELECT $1, * FROM unnest($2::int[], $3::int[], $4::text[], $5::date[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[])`,
     [groupNo, ...markArrays(c)],
   );
@@ -180,10 +203,11 @@ export async function matchStagedByUpn(
     `UPDATE stage_pupils s SET mis_id = p.mis_id FROM pupils p WHERE p.school_id = $1 AND p.upn = s.mis_id`,
     [schoolId],
   );
-  await tx.query(
-    `UPDATE stage_marks s SET pupil_mis_id = p.mis_id FROM pupils p WHERE p.school_id = $1 AND p.upn = s.pupil_mis_id`,
-    [schoolId],
-  );
+  for (const table of ['stage_marks', 'stage_rejected_marks'])
+    await tx.query(
+      `UPDATE ${table} s SET pupil_mis_id = p.mis_id FROM pupils p WHERE p.school_id = $1 AND p.upn = s.pupil_mis_id`,
+      [schoolId],
+    );
   return { ambiguous: [], matched: new Map(matched.map((r) => [r.upn, r.mis_id])) };
 }
 
@@ -208,7 +232,12 @@ export async function takeStagedNewcomers(
   return rows;
 }
 
-/** Same pupil, date and session given different marks in one unit: the key and where its marks are, in order. */
+/**
+ * Same pupil, date and session given different marks in one unit: the key and where its marks are,
+ * in order. A row rejected for its mark (`stageRejectedMarks`) is one of them: beside an applied
+ * mark it is always a different one (the same row would have been rejected too); two such rows
+ * differ when their marks do.
+ */
 export async function conflictingMarks(
   tx: Queryable,
   limit = 5,
@@ -222,8 +251,13 @@ export async function conflictingMarks(
   }>(
     `SELECT pupil_mis_id, to_char(date, 'YYYY-MM-DD') AS date, session,
             array_agg(line ORDER BY ${IN_ORDER}) AS lines, array_agg(record ORDER BY ${IN_ORDER}) AS records
-     FROM stage_marks GROUP BY pupil_mis_id, date, session
-     HAVING count(DISTINCT (code, local_code, minutes_late)) > 1
+     FROM (SELECT line, record, pupil_mis_id, date, session, false AS rejected, code, category, local_code, minutes_late
+             FROM stage_marks
+           UNION ALL
+           SELECT line, record, pupil_mis_id, date, session, true, code, category, local_code, minutes_late
+             FROM stage_rejected_marks) given
+     GROUP BY pupil_mis_id, date, session
+     HAVING count(DISTINCT (rejected, code, category, local_code, minutes_late)) > 1
      ORDER BY min(${POSITION}) LIMIT $1`,
     [limit],
   );

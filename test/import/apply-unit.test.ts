@@ -253,12 +253,82 @@ describe('import pipeline (SIMS XML into PostgreSQL)', () => {
       where: 'old-codes.xml, line 3, record 1',
       pupil: '1003',
       reason:
-        'code "H" on 2024-07-15 is from before the 2024 code set (legal then, withdrawn on 2024-08-19); no code of the 2024 table means the same with certainty, so it is not taken (the rest are applied)',
+        'code "H" on 2024-07-15 AM is from before the 2024 code set (legal then, withdrawn on 2024-08-19); no code of the 2024 table means the same with certainty, so it is not taken (the rest are applied)',
     });
     const { rows } = await db.query<{ k: string }>(
       `SELECT to_char(date, 'YYYY-MM-DD') || ' ' || session || ' ' || code AS k FROM attendance_marks WHERE pupil_mis_id = '1003' AND (date < '2024-09-01' OR date = '2025-01-16') ORDER BY 1`,
     );
     expect(rows.map((r) => r.k)).toEqual(['2024-07-15 PM N', '2025-01-16 AM I']);
+  });
+
+  it('refuses a unit giving one session an old code and another mark, naming both lines; an old code repeated is rejected once more', async () => {
+    // Its row rejected, the H is still a mark the export gave the session: the / is not applied alone.
+    for (const [name, first, second] of [
+      ['old-then-new.xml', 'H', '/'],
+      ['new-then-old.xml', '/', 'H'],
+      ['old-then-old.xml', 'H', 'J'],
+    ] as const) {
+      const p = temp(
+        name,
+        marksXml([mark('1003', '2024-07-15', 'AM', first), mark('1003', '2024-07-15', 'AM', second)]),
+      );
+      await expectRefused(
+        () => run(p),
+        new RegExp(
+          `${name.replace('.', '\\.')}: pupil 1003 has different marks for 2024-07-15 AM on lines 3 and 4; one session can have only one mark`,
+        ),
+      );
+    }
+    // The same old code twice is one mark given twice: both rows rejected, the rest applied.
+    const p = temp(
+      'old-twice.xml',
+      marksXml([
+        mark('1003', '2024-07-15', 'AM', 'H'),
+        mark('1003', '2024-07-15', 'PM', 'N'),
+        mark('1003', '2024-07-15', 'AM', 'H'),
+      ]),
+    );
+    const s = await run(p, 'sims-xml', { dryRun: true });
+    expect(s.marks.inserted + s.marks.unchanged).toBe(1);
+    expect(s.rejectedByCause).toMatchObject([
+      { cause: expect.stringContaining('before the 2024 code set'), rows: 2 },
+    ]);
+  });
+
+  it('refuses a unit giving one session a mark whose meaning the MIS differs on and another mark, naming both', async () => {
+    const given = (
+      line: number,
+      mark: string,
+      vendorCategory?: MarkRecord['vendorCategory'],
+    ): MarkRecord => ({
+      pupilMisId: '1003',
+      date: '2025-01-15',
+      session: 'AM',
+      mark,
+      ...(vendorCategory ? { vendorCategory } : {}),
+      where: { unit: 'meaning', record: line },
+    });
+    const unit = (marks: MarkRecord[]): ImportUnit => ({
+      label: 'meaning',
+      async *batches(): AsyncGenerator<MisBatch> {
+        yield { kind: 'marks', marks };
+      },
+    });
+    const ctx = importContextFor(school, NOW, { actor: 'test', source: 'arbor', dryRun: true });
+    // N the MIS counts as authorised (rejected), then / for the same session.
+    await expectRefused(
+      () => applyImportUnit(db, unit([given(1, 'N', 'authorised_absence'), given(2, '/', 'present')]), ctx),
+      /meaning: pupil 1003 has different marks for 2025-01-15 AM on records 1 and 2/,
+    );
+    // The same row twice is one mark given twice: rejected, nothing refused.
+    const twice = await applyImportUnit(
+      db,
+      unit([given(1, 'N', 'authorised_absence'), given(2, 'N', 'authorised_absence')]),
+      ctx,
+    );
+    expect(twice.rejectedByCause).toMatchObject([
+      { cause: expect.stringContaining("the MIS's meaning"), rows: 2 },
+    ]);
   });
 
   it('refuses XML with a DOCTYPE or external entity without resolving it', async () => {
@@ -389,15 +459,18 @@ describe('import pipeline (CTF and CSV)', () => {
           'a code from before the 2024 code set (H, J or Y before 2024-08-19): no 2024 code means the same (the row not applied)',
         idKind: 'marks',
         rows: 1,
+        // Each code of the block, not only its first.
+        ids: 3,
+        first: ['H', 'Y', 'J'],
       },
     ]);
     expect(s.rejected.map((r) => r.reason.slice(0, r.reason.indexOf(' is from')))).toEqual([
-      'code "H" on 2024-07-15',
-      'code "H" on 2024-07-15',
-      'code "Y" on 2024-07-16',
-      'code "Y" on 2024-07-16',
-      'code "J" on 2024-07-17',
-      'code "J" on 2024-07-17',
+      'code "H" on 2024-07-15 AM',
+      'code "H" on 2024-07-15 PM',
+      'code "Y" on 2024-07-16 AM',
+      'code "Y" on 2024-07-16 PM',
+      'code "J" on 2024-07-17 AM',
+      'code "J" on 2024-07-17 PM',
     ]);
   });
 
@@ -569,6 +642,23 @@ describe('paced imports (marks written in groups as the file is read, one transa
       await count(`SELECT count(*) FROM attendance_marks WHERE school_id = 'paced' AND code = 'G'`),
     ).toBe(0);
     expect(await count(`SELECT count(*) FROM audit_log WHERE after->>'code' = 'G'`)).toBe(0);
+  });
+
+  it('refuses a mark conflicting with an old code a group passed earlier (its row rejected), naming both lines', async () => {
+    const before = await count(`SELECT count(*) FROM attendance_marks WHERE school_id = 'paced'`);
+    // The H is in the first group (applied as read, its row rejected); the / for its session is last.
+    const p = temp(
+      'paced-old.xml',
+      marksXml([
+        mark('3001', '2024-07-15', 'AM', 'H'),
+        ...rows(() => 'G'),
+        mark('3001', '2024-07-15', 'AM', '/'),
+      ]),
+    );
+    await expect(runPaced(p, 'paced')).rejects.toThrow(
+      /paced-old\.xml: pupil 3001 has different marks for 2024-07-15 AM on lines 3 and 1304/,
+    );
+    expect(await count(`SELECT count(*) FROM attendance_marks WHERE school_id = 'paced'`)).toBe(before);
   });
 
   it('counts an identical repeat of a mark a group applied earlier once', async () => {

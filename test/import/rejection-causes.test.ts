@@ -45,6 +45,40 @@ describe("an import's rejected rows by cause", () => {
     ]);
   });
 
+  it("counts a row once but takes every id and year of its marks (a CTF block's H, Y and J)", () => {
+    const c = new RejectionCauses();
+    const old = (id: string) => ({ cause: 'a code from before the 2024 code set', idKind: 'marks', id });
+    for (const code of ['H', 'H', 'Y', 'Y', 'J', 'J']) c.add('ctf.xml, line 39, record 2', old(code));
+    const years = (year: number) => ({
+      cause: 'date outside the accepted academic years',
+      idKind: 'dates',
+      id: `${year}-10-01`,
+      year,
+    });
+    c.add('marks.csv, line 2', years(2022));
+    c.add('marks.csv, line 2', years(2021));
+    expect(c.total()).toBe(2);
+    expect(c.list()).toEqual([
+      {
+        cause: 'a code from before the 2024 code set',
+        rows: 1,
+        idKind: 'marks',
+        ids: 3,
+        first: ['H', 'Y', 'J'],
+        firstAt: 'ctf.xml, line 39, record 2',
+      },
+      {
+        cause: 'date outside the accepted academic years',
+        rows: 1,
+        idKind: 'dates',
+        ids: 2,
+        first: ['2022-10-01', '2021-10-01'],
+        firstAt: 'marks.csv, line 2',
+        years: [2021, 2022],
+      },
+    ]);
+  });
+
   it('a cause without ids counts rows only', () => {
     const c = new RejectionCauses();
     c.add('p.xml, line 3', { cause: 'a leaver without an MIS id or a leaving date (YYYY-MM-DD)' });

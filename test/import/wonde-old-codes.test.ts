@@ -58,7 +58,7 @@ describe('Wonde first sync: a 2023/24 H, J or Y in a year the school accepts', (
       where: 'wonde attendance page 1, record 2',
       pupil: '1',
       reason:
-        'code "H" on 2024-07-15 is from before the 2024 code set (legal then, withdrawn on 2024-08-19); no code of the 2024 table means the same with certainty, so it is not taken (the rest are applied)',
+        'code "H" on 2024-07-15 PM is from before the 2024 code set (legal then, withdrawn on 2024-08-19); no code of the 2024 table means the same with certainty, so it is not taken (the rest are applied)',
     });
     expect(await marks(store.db)).toEqual(['1 2024-07-15 AM N', '1 2025-01-13 AM N']);
     const cursor = await store.db.query<{ v: string | null }>('SELECT cursor AS v FROM sync_cursors');

@@ -101,10 +101,13 @@ export type CodeResolution =
   | { ok: false; reason: string; beforeCodeSet?: true };
 
 /**
- * Resolves a mark as found in an export to its statutory code and category. The local map is
- * consulted first (a school may map a local code onto a statutory one); statutory codes pass
- * through. Withdrawn codes are refused on dates from 2024-08-19 (and, on dates before it, said to be
- * from before the 2024 code set: `beforeCodeSet`); anything else unknown is refused — never guessed.
+ * Resolves a mark as found in an export to its statutory code and category. Withdrawn codes (H, J,
+ * Y) are refused on dates from 2024-08-19 — whatever the school's map says of them: one dated then
+ * is an error to report, never mapped. Otherwise the local map is consulted first (a school may map
+ * a local code onto a statutory one, an old H, J or Y among them for its marks from before
+ * 2024-08-19); statutory codes pass through. A withdrawn code dated before 2024-08-19 that the map
+ * does not name is said to be from before the 2024 code set (`beforeCodeSet`); anything else unknown
+ * is refused — never guessed.
  */
 export function resolveCode(
   raw: string,
@@ -116,7 +119,8 @@ export function resolveCode(
   const hit = known?.get(raw);
   if (hit) return hit;
   const r = resolveAnew(raw, date, localMap);
-  if (r.ok) {
+  // A withdrawn code the map names resolves only on dates before 2024-08-19: never remembered.
+  if (r.ok && !WITHDRAWN.has(r.localCode ?? '')) {
     if (!known) {
       known = new Map();
       resolvedCodes.set(localMap, known);
@@ -132,6 +136,10 @@ const resolvedCodes = new WeakMap<LocalCodeMap, Map<string, CodeResolution & { o
 function resolveAnew(raw: string, date: string, localMap: LocalCodeMap): CodeResolution {
   const given = raw.trim();
   if (given === '') return { ok: false, reason: 'empty attendance mark' };
+  const withdrawn = WITHDRAWN.get(given);
+  // Checked before the map: a school's map entry for H, J or Y serves its history, not a mark dated
+  // from the day they were withdrawn.
+  if (withdrawn && date >= WITHDRAWN_FROM) return { ok: false, reason: `withdrawn code: ${withdrawn}` };
   const mapped = localMap[given];
   if (mapped !== undefined) {
     const info = CODES.get(mapped);
@@ -144,18 +152,19 @@ function resolveAnew(raw: string, date: string, localMap: LocalCodeMap): CodeRes
   }
   const info = CODES.get(given);
   if (info) return { ok: true, code: info.code, category: info.category, localCode: null };
-  const withdrawn = WITHDRAWN.get(given);
-  if (withdrawn && date >= WITHDRAWN_FROM) return { ok: false, reason: `withdrawn code: ${withdrawn}` };
-  if (withdrawn)
-    return {
-      ok: false,
-      reason: `code "${given}" on ${date} is from before the 2024 code set (legal then, withdrawn on ${WITHDRAWN_FROM}); no code of the 2024 table means the same with certainty, so it is not taken`,
-      beforeCodeSet: true,
-    };
+  if (withdrawn) return { ok: false, reason: beforeCodeSetReason(given, date), beforeCodeSet: true };
   return {
     ok: false,
     reason: `unknown attendance code "${given}" (not statutory and not in the school's code map)`,
   };
+}
+
+/**
+ * Why a withdrawn code dated before 2024-08-19 is not taken. `when`: its date, or its date and
+ * session (`2024-07-15 AM`) where the caller knows it — an AM and a PM mark then read apart.
+ */
+export function beforeCodeSetReason(code: string, when: string): string {
+  return `code "${code}" on ${when} is from before the 2024 code set (legal then, withdrawn on ${WITHDRAWN_FROM}); no code of the 2024 table means the same with certainty, so it is not taken`;
 }
 
 /** Validates a configured code map: each target must be a statutory code. Returns problems. */

@@ -95,8 +95,36 @@ describe('DfE 2024 attendance codes', () => {
         beforeCodeSet: true,
       });
     }
-    // A school that maps the old code itself (its code map) has it taken as it says.
+    // A school that maps the old code itself (its code map) has it taken as it says — dated before
+    // 2024-08-19 only.
     expect(resolveCode('H', '2024-07-01', { H: 'C' })).toMatchObject({ ok: true, code: 'C', localCode: 'H' });
+  });
+
+  it("refuses a withdrawn code dated from 2024-08-19 whatever the school's map says of it; the map serves the days before", () => {
+    const map = { H: 'C', J: 'J1', Y: 'Y1' };
+    // Asked again and again, before and after the day, in either order: an answer for one date is
+    // never taken for the other.
+    for (let i = 0; i < 2; i++) {
+      expect(resolveCode('H', '2025-01-16', map)).toEqual({
+        ok: false,
+        reason: 'withdrawn code: H (agreed holiday) was withdrawn on 2024-08-19; use C for exceptional leave',
+      });
+      expect(resolveCode('H', '2024-08-18', map)).toMatchObject({ ok: true, code: 'C', localCode: 'H' });
+      expect(resolveCode('H', '2024-08-19', map)).toMatchObject({
+        ok: false,
+        reason: expect.stringContaining('withdrawn code: H'),
+      });
+      expect(resolveCode(' J ', '2025-03-03', map)).toMatchObject({
+        ok: false,
+        reason: expect.stringContaining('use J1'),
+      });
+      expect(resolveCode('J', '2024-07-01', map)).toMatchObject({ ok: true, code: 'J1', localCode: 'J' });
+      expect(resolveCode('Y', '2025-03-03', map)).toMatchObject({
+        ok: false,
+        reason: expect.stringContaining('Y1–Y7'),
+      });
+      expect(resolveCode('Y', '2024-07-01', map)).toMatchObject({ ok: true, code: 'Y1', localCode: 'Y' });
+    }
   });
 
   it('refuses unknown and empty marks and a local map to a non-statutory code', () => {
