@@ -11,6 +11,12 @@ export interface CheckResult {
    * shown as a warning, and does not change `check`'s exit code. Absent means no warning.
    */
   warning?: boolean;
+  /**
+   * Not tested at all (the detail says why and where to look instead), e.g. `check`'s store test
+   * while a running Doorstep holds the embedded store: shown as skipped — neither ok nor failed —
+   * and, as a warning, does not change `check`'s exit code. Set with `ok: true`. Absent means tested.
+   */
+  skipped?: boolean;
 }
 
 /** A connection test; `label` names it when it throws instead of answering (what it tests). */

@@ -61,6 +61,23 @@ export async function openPglite(options: PgliteOptions): Promise<Db> {
 }
 
 /**
+ * The embedded store's folder is claimed by another live process (`pid`): a `doorstep start` (up,
+ * or still starting) or another command. The message is for a store command run here, which goes
+ * through a server once it is up — so trying again helps only while one is starting; a caller for
+ * which trying again never helps (`check`, which never runs through the server) says its own words.
+ */
+export class StoreHeldError extends Error {
+  readonly pid: number;
+  constructor(pid: number) {
+    super(
+      `it is in use by another Doorstep process (pid ${pid}): a running \`doorstep start\` takes CLI commands once it is up (if it is still starting, try again in a moment); otherwise wait for that process to end, or set DATABASE_URL so several processes share PostgreSQL`,
+    );
+    this.name = 'StoreHeldError';
+    this.pid = pid;
+  }
+}
+
+/**
  * PGlite is not safe for two processes on one folder (each would keep its own copy in memory and
  * overwrite the other's). A `doorstep.pid` file claims the folder; a claim whose process is gone
  * is taken over. Returns the release.
@@ -74,10 +91,7 @@ function takeOwnership(dir: string): () => void {
     } catch (err) {
       if ((err as { code?: string }).code !== 'EEXIST') throw err;
       const pid = Number(readFileSync(file, 'utf8').trim());
-      if (pid && pid !== process.pid && alive(pid))
-        throw new Error(
-          `it is in use by another Doorstep process (pid ${pid}): a running \`doorstep start\` takes CLI commands once it is up (try again in a moment); otherwise wait for that process to end, or set DATABASE_URL so several processes share PostgreSQL`,
-        );
+      if (pid && pid !== process.pid && alive(pid)) throw new StoreHeldError(pid);
       rmSync(file, { force: true }); // the owner is gone
     }
   }
