@@ -70,6 +70,27 @@ async function focusOn(page: Page, want: string | RegExp, what: string): Promise
   });
 }
 
+/**
+ * The elements that reach past the viewport's right edge (named, so a failure says what to fix) —
+ * inside a box that scrolls sideways too, which the page's own width does not show. Not those in a
+ * box hidden for screen readers only (1 px, its overflow hidden: a table's column heads on a phone).
+ * `within`: a selector for the part of the page to look at.
+ */
+async function pastTheEdge(page: Page, within = 'body'): Promise<string[]> {
+  return page.evaluate<string[]>(`(() => {
+    const vw = document.documentElement.clientWidth;
+    const unseen = (el) => {
+      for (let a = el; a; a = a.parentElement)
+        if (a.getBoundingClientRect().width <= 1 && getComputedStyle(a).overflow === 'hidden') return true;
+      return false;
+    };
+    return [...document.querySelectorAll('${within} *')]
+      .filter((el) => el.getBoundingClientRect().width > 0 && el.getBoundingClientRect().right > vw + 0.5 && !unseen(el))
+      .slice(0, 8)
+      .map((el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' → ' + Math.round(el.getBoundingClientRect().right));
+  })()`);
+}
+
 /** An open alarm of Heath Lane's, raised now, and the boards told of it (as an alarm's writer does). */
 async function raiseAlarm(key: string, type = 'sos'): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
@@ -194,7 +215,44 @@ describe('a newcomer on the example configuration', () => {
     const vera = page.locator(`#training tr[data-user-id="${u.vera!.id}"]`);
     await vera.getByText(/^yes \(recorded /).waitFor();
     expect(await vera.locator('td').nth(5).textContent()).toMatch(/ by Dora Data$/);
+    // On a phone (360 px) the form opened stands under the person's records, its date boxes and Save
+    // in view — not in the last column of a table scrolling sideways, cut off.
+    await page.setViewportSize({ width: 360, height: 780 });
+    await page.getByText('Record training for wes').click();
+    await page.getByRole('button', { name: 'Save training for wes' }).waitFor();
+    expect(await pastTheEdge(page), 'the training form at 360 px').toEqual([]);
     await ctx.close();
+    // The accounts' edit forms, as the admin sees them, likewise.
+    const admin = await pageAs('admin');
+    await admin.page.setViewportSize({ width: 360, height: 780 });
+    await admin.page.goto(`${base}/users`);
+    await admin.page.getByText('Edit vera').click();
+    await admin.page.getByRole('button', { name: 'Save vera' }).waitFor();
+    expect(await pastTheEdge(admin.page), 'the accounts at 360 px').toEqual([]);
+    // The audit page's filters at 360 px: each label nearest its own box (they wrapped apart, "From"
+    // ending the line of the action's box, its own date box on the next), nothing past the edge.
+    await admin.page.goto(`${base}/audit`);
+    await admin.page.getByRole('button', { name: 'Filter' }).waitFor();
+    expect(
+      await admin.page.evaluate<string[]>(`(() => {
+        const form = document.querySelector('form');
+        const boxes = [...form.querySelectorAll('input, select')];
+        const gap = (a, b) => Math.hypot(
+          Math.max(0, a.left - b.right, b.left - a.right),
+          Math.max(0, a.top - b.bottom, b.top - a.bottom),
+        );
+        return [...form.querySelectorAll('label[for]')].flatMap((l) => {
+          const r = l.getBoundingClientRect();
+          const nearest = boxes.reduce((n, b) =>
+            gap(r, b.getBoundingClientRect()) < gap(r, n.getBoundingClientRect()) ? b : n);
+          return nearest.id === l.htmlFor ? [] : [l.textContent + ' is nearest #' + nearest.id];
+        });
+      })()`),
+      'the audit filters at 360 px',
+    ).toEqual([]);
+    // (Its entries' table scrolls sideways inside itself, as wide tables do.)
+    expect(await pastTheEdge(admin.page, 'form'), 'the audit filters at 360 px').toEqual([]);
+    await admin.ctx.close();
     expect(problems).toEqual([]);
   });
 

@@ -76,16 +76,18 @@ async function main() {
           load(filters()).catch((err) => say(msg, err.message, true));
         },
       },
-      h('label', { for: 'school' }, 'School'),
-      school,
-      h('label', { for: 'action' }, 'Action starts with'),
-      action,
-      h('label', { for: 'from' }, 'From'),
-      from,
-      h('label', { for: 'to' }, 'To'),
-      to,
-      beats,
-      h('label', { for: 'heartbeats' }, 'With heartbeats (one a minute)'),
+      // Each label with its box, kept together as the toolbar wraps (on a phone a label otherwise
+      // ended a line beside the box before it, its own box on the next).
+      h('span', { class: 'pair' }, h('label', { for: 'school' }, 'School'), school),
+      h('span', { class: 'pair' }, h('label', { for: 'action' }, 'Action starts with'), action),
+      h('span', { class: 'pair' }, h('label', { for: 'from' }, 'From'), from),
+      h('span', { class: 'pair' }, h('label', { for: 'to' }, 'To'), to),
+      h(
+        'span',
+        { class: 'pair' },
+        beats,
+        h('label', { for: 'heartbeats' }, 'With heartbeats (one a minute)'),
+      ),
       h('button', { type: 'submit' }, 'Filter'),
       h('a', { id: 'export', href: '/api/audit.csv', download: 'doorstep-audit.csv' }, 'Export CSV'),
     ),

@@ -270,7 +270,8 @@ function trainingSection(t) {
     t.staff.length
       ? h(
           'table',
-          {},
+          // On a phone each person stands as a block, the form full width under their records.
+          { class: 'stacks' },
           h('caption', {}, count(t.staff.length, 'member of visiting staff', 'members of visiting staff')),
           h(
             'thead',
@@ -302,21 +303,21 @@ function trainingSection(t) {
                   u.displayName,
                   u.username ? [h('br'), h('span', { class: 'hint' }, u.username)] : null,
                 ),
-                h('td', {}, fmtDay(u.homeVisitTrainedOn)),
-                h('td', {}, fmtDay(u.safeguardingTrainedOn)),
+                h('td', { 'data-label': 'Home-visit training' }, fmtDay(u.homeVisitTrainedOn)),
+                h('td', { 'data-label': 'Safeguarding training' }, fmtDay(u.safeguardingTrainedOn)),
                 h(
                   'td',
-                  {},
+                  { 'data-label': 'Experienced' },
                   u.homeVisitExperiencedOn
                     ? `yes (recorded ${fmtDay(u.homeVisitExperiencedOn)})`
                     : u.visitsMade > 0
                       ? 'yes (visits made)'
                       : 'no',
                 ),
-                h('td', {}, String(u.visitsMade)),
+                h('td', { 'data-label': 'Visits made in Doorstep' }, String(u.visitsMade)),
                 h(
                   'td',
-                  {},
+                  { 'data-label': 'Last recorded' },
                   u.lastRecorded ? `${fmtDateTime(u.lastRecorded.at)} by ${u.lastRecorded.by}` : '—',
                 ),
                 h(
@@ -346,7 +347,8 @@ async function load() {
   content.replaceChildren(
     h(
       'table',
-      {},
+      // On a phone each account stands as a block, its edit form full width under it.
+      { class: 'stacks' },
       h('caption', {}, count(users.length, 'account')),
       h(
         'thead',
@@ -367,14 +369,14 @@ async function load() {
             'tr',
             {},
             h('td', {}, u.username),
-            h('td', {}, u.displayName),
-            h('td', {}, u.roles.join(', ')),
-            h('td', {}, u.positions.join(', ')),
-            h('td', {}, u.schools.join(', ') || 'every school'),
-            h('td', {}, u.staffId ?? ''),
+            h('td', { 'data-label': 'Name' }, u.displayName),
+            h('td', { 'data-label': 'Roles' }, u.roles.join(', ')),
+            h('td', { 'data-label': 'Positions' }, u.positions.join(', ')),
+            h('td', { 'data-label': 'Schools' }, u.schools.join(', ') || 'every school'),
+            h('td', { 'data-label': 'Fob staff id' }, u.staffId ?? ''),
             h(
               'td',
-              {},
+              { 'data-label': 'State' },
               [u.disabled ? 'DISABLED' : 'active', u.locked ? 'LOCKED' : null].filter(Boolean).join(', '),
             ),
             h(

@@ -318,8 +318,9 @@ async function load() {
     d.visits.length
       ? h(
           'table',
-          // Fits a phone's width: its cells wrap rather than the table scrolling sideways unseen.
-          { class: 'fits' },
+          // Fits a phone's width: its cells wrap rather than the table scrolling sideways unseen, and
+          // on a phone each visit stands as a block, its cells named by their `data-label`.
+          { class: 'fits stacks' },
           h('caption', {}, `Visits for ${date}`),
           h(
             'thead',
@@ -338,12 +339,12 @@ async function load() {
                 'tr',
                 {},
                 h('td', {}, h('a', { href: `/visits/${v.id}` }, bdi(v.pupilName))),
-                h('td', {}, v.reason),
-                h('td', {}, statusLabel(v).toLowerCase()),
-                h('td', {}, v.riskLevel),
+                h('td', { 'data-label': 'Reason' }, v.reason),
+                h('td', { 'data-label': 'Status' }, statusLabel(v).toLowerCase()),
+                h('td', { 'data-label': 'Risk' }, v.riskLevel),
                 h(
                   'td',
-                  {},
+                  { 'data-label': 'Back' },
                   v.returnedAt
                     ? `back at ${fmtTime(v.returnedAt)}`
                     : v.expectedReturnAt
