@@ -1,5 +1,6 @@
 import { api, bdi, fmtDateTime, h, say } from './app.js';
 import { field, msg, page, post } from './visit-shared.js';
+import { riskUnassessedSaid } from './visit-words.js';
 
 // Before the visit: the risk level and notes, the address flags (and flagging an address), the risk
 // assessment and the pupil's flags.
@@ -23,7 +24,7 @@ export function risks(d) {
       d.effectiveRisk !== v.riskLevel ? ` (raised from ${v.riskLevel} by the address flag)` : '',
       v.riskAssessedAt
         ? ` — assessed ${fmtDateTime(v.riskAssessedAt)}${v.riskReason ? `: ${v.riskReason}` : ''}`
-        : ` — proposed, not yet assessed (by ${d.rules.risk.assessedBy.join(' or ')})`,
+        : riskUnassessedSaid(d.rules.risk),
     ),
     v.riskNotes
       ? h('p', {}, h('strong', {}, 'Risk notes: '), v.riskNotes)

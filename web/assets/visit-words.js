@@ -522,3 +522,16 @@ export function arrivalOwed(rules, v, self = true) {
       : `No arrival recorded yet (due by ${by}): a check-in does not say they have arrived.`,
   };
 }
+
+/**
+ * What "Risk level: …" says after the level of a visit no assessor has assessed: where the policy
+ * assesses it at the request (`risk.at` 'request' — Hampton's asks for no assessment before leaving)
+ * the level is the one proposed when the visit was asked for, and nothing waits for an assessment;
+ * where it is its own step or the authoriser's, it is not yet assessed — leaving waits for it.
+ */
+export function riskUnassessedSaid(risk) {
+  const by = risk.assessedBy.join(' or ');
+  return risk.at === 'request'
+    ? ` — proposed when the visit was asked for; the school’s policy asks for no risk assessment before leaving (${by} may assess it)`
+    : ` — proposed, not yet assessed (by ${by})`;
+}

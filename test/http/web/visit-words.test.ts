@@ -54,6 +54,7 @@ interface VisitWords {
     v: { departedAt: string | null; arrivedAt: string | null; returnedAt: string | null },
     self?: boolean,
   ) => { dueAt: string; hint: string } | null;
+  riskUnassessedSaid: (risk: { assessedBy: string[]; at: string }) => string;
 }
 // The visit page's module (plain JS, no DOM).
 const words = (await import(
@@ -528,5 +529,28 @@ describe('the visit page: leaving, when out of hours only the office’s screen 
     ).toEqual({ text: 'New return time 23:55 recorded: the office knows.', alert: false });
     expect(words.watchedSaid(false)).toBe('Watched until back safe.');
     expect(words.watchedSaid(true, false)).toBe('Watched until back safe.');
+  });
+});
+
+/**
+ * Found by a newcomer's walk: Hampton's visit page said "Risk level: LOW — proposed, not yet assessed
+ * (by safeguarding)" as if leaving waited for an assessment, while its Needed list asked for none and
+ * no form offered one — Hampton's policy asks for no risk assessment before a visit (the level is
+ * set when it is asked for; a major risk is refused). It says so now.
+ */
+describe('the visit page: a risk level no assessor has assessed', () => {
+  it('where the policy assesses at the request, says no assessment is asked for before leaving', () => {
+    const said = words.riskUnassessedSaid({ assessedBy: ['safeguarding'], at: 'request' });
+    expect(said).toBe(
+      ' — proposed when the visit was asked for; the school’s policy asks for no risk assessment before leaving (safeguarding may assess it)',
+    );
+    expect(said).not.toMatch(/not yet assessed/);
+  });
+
+  it('where an assessment is its own step or the authoriser’s, says it is not yet assessed', () => {
+    for (const at of ['separate', 'authorisation'])
+      expect(words.riskUnassessedSaid({ assessedBy: ['safeguarding', 'dsl'], at })).toBe(
+        ' — proposed, not yet assessed (by safeguarding or dsl)',
+      );
   });
 });
