@@ -67,14 +67,17 @@ const holderOf = (school: string, device: string, at: string, col: string) => `(
  * Doorstep at `at` (SQL over its aliases; `v` a visit out at the event's school that left by `at`).
  * The fob first: the visits out holding the device (the fob they left with) are its visits — those
  * of the holder's lead (one trip: siblings at one address) — whatever the registry said of the
- * device (`staff`), since changed. By staff id only where no visit out holds the device: the lead's
- * of a visit that recorded no fob, and the partner's (a visit records only its lead's fob).
+ * device (`staff`), since changed. By staff id only where no visit out holds the device: the
+ * visits whose lead or partner the registry gives it to — a lead whose visit left with no fob, the
+ * partner (a visit records only its lead's fob), and a lead's other registered device (the config
+ * gives one staff id several: a spare fob, an app; a visit records only the first), whether or not
+ * the visit left with a fob.
  */
 const isEventVisit = (v: string, school: string, device: string, staff: string, at: string) => `(
   CASE WHEN ${device} IS NOT NULL AND ${holderOf(school, device, at, 'id')} IS NOT NULL
     THEN ${v}.fob_device_id = ${device} AND ${v}.lead_user_id = ${holderOf(school, device, at, 'lead_user_id')}
     ELSE ${staff} IS NOT NULL AND EXISTS (SELECT 1 FROM users u WHERE u.staff_id = ${staff}
-      AND ((u.id = ${v}.lead_user_id AND ${v}.fob_device_id IS NULL) OR u.id = ${v}.partner_user_id))
+      AND (u.id = ${v}.lead_user_id OR u.id = ${v}.partner_user_id))
   END)`;
 
 /**
