@@ -1,6 +1,7 @@
 import { type FobTransportConfig, profileFor } from '../../connectors/fob/index.ts';
 import { verifyDevicePayload } from '../../connectors/fob/profiles/peoplesafe-style.ts';
 import { parseJson } from '../../connectors/fob/types.ts';
+import { registersVendor } from '../config/fob-vendors.ts';
 import type { SchoolConfig } from '../config/schema.ts';
 import { lookalikeDifference, lookalikeKey, shownId } from '../domain/fob/device-lookalike.ts';
 import {
@@ -174,11 +175,9 @@ function alarmHome(
   if (school.fobs.devices.some((d) => d.deviceId === deviceId) || !ALARM_TYPES.has(type)) return school;
   const elsewhere = deps.schoolOfDevice?.(deviceId);
   if (elsewhere === undefined) return school;
-  const feeds = elsewhere.fobs.transports;
-  if (feeds.length > 0) return feeds.some((t) => t.profile === transport.profile) ? elsewhere : school;
   // No feed of its own: its devices' vendor is known only when the trust's feeds are all of one.
   const vendors = deps.trustFeedProfiles ?? new Set([transport.profile]);
-  return [...vendors].every((p) => p === transport.profile) ? elsewhere : school;
+  return registersVendor(elsewhere, transport.profile, vendors) ? elsewhere : school;
 }
 
 /**

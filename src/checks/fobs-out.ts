@@ -46,7 +46,7 @@ export function fobsMovedWords(moved: readonly FobMovedWhileOut[]): string {
     (m) =>
       `school "${m.schoolId}": fob ${m.deviceId} is out with ${m.visits} visit(s) not back safe, but its fobs.devices now give it to ${m.now === 'someone-else' ? 'someone else' : 'no one'}`,
   );
-  return `${each.join('; ')} — its alarms and check-ins still go to the visit that left with it (its lead's), and no one else may leave with it until that visit is back safe; hand the fob over once it is, or put the config back as the fob is worn`;
+  return `${each.join('; ')} — its alarms and check-ins arriving on that school's feeds still go to the visit that left with it (its lead's); until that visit is back safe no one else leaves holding it, there or at another school whose feeds may bring the same fob (where the school's policy asks for a fob the departure is refused, else the visit leaves recorded with no fob); hand the fob over once it is, or put the config back as the fob is worn`;
 }
 
 /**

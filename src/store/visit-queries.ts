@@ -86,27 +86,26 @@ export async function staffCompetence(db: Queryable, userIds: readonly string[],
 }
 
 /**
- * Whether fob `deviceId` is out with another visit of the school (departed, not back safe) than
- * `visitId`, one led by someone other than `leadUserId` (a trip's visits — siblings at one address —
- * share their lead and so the fob). Its events would be that visit's (the fob it left with, over the
- * registry: migration 078), never this one's. With `hold` (in the departure's transaction) the fob's
- * lock is taken first and held to commit: two departures with one fob at the same moment are one
- * departure and one refusal, never two visits out holding it.
+ * Whether fob `deviceId` is out with another visit (departed, not back safe) than `visitId`, at one of
+ * `schoolIds` — the departure's school and the others whose feeds may bring the same fob's events
+ * (src/config/fob-vendors.ts) — one led by someone other than `leadUserId` (a trip's visits —
+ * siblings at one address — share their lead and so the fob). Its events arriving there would be that
+ * visit's (the fob it left with, over the registry: migration 078), never this one's. With `hold` (in
+ * the departure's transaction) the fob's lock — one per device id, whatever the school — is taken
+ * first and held to commit: two departures with one fob at the same moment, at one school or two, are
+ * never two visits out holding it.
  */
 export async function fobOutWithAnotherVisit(
   db: Queryable,
-  q: { schoolId: string; deviceId: string; visitId: string; leadUserId: string; hold: boolean },
+  q: { schoolIds: readonly string[]; deviceId: string; visitId: string; leadUserId: string; hold: boolean },
 ): Promise<boolean> {
   if (q.hold)
-    await db.query(`SELECT pg_advisory_xact_lock(hashtext('doorstep:fob-out:' || $1 || ':' || $2))`, [
-      q.schoolId,
-      q.deviceId,
-    ]);
+    await db.query(`SELECT pg_advisory_xact_lock(hashtext('doorstep:fob-out:' || $1))`, [q.deviceId]);
   const { rows } = await db.query<{ out: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM visits v WHERE v.school_id = $1 AND v.fob_device_id = $2 AND v.id <> $3
-       AND v.departed_at IS NOT NULL AND v.returned_at IS NULL
+    `SELECT EXISTS (SELECT 1 FROM visits v WHERE v.school_id = ANY($1::text[]) AND v.fob_device_id = $2
+       AND v.id <> $3 AND v.departed_at IS NOT NULL AND v.returned_at IS NULL
        AND v.lead_user_id IS DISTINCT FROM $4::bigint) AS out`,
-    [q.schoolId, q.deviceId, q.visitId, q.leadUserId],
+    [[...q.schoolIds], q.deviceId, q.visitId, q.leadUserId],
   );
   return rows[0]?.out === true;
 }

@@ -1,3 +1,5 @@
+import { schoolsSharingFobs } from '../config/fob-vendors.ts';
+import { feedProfiles } from '../config/school-of.ts';
 import { londonDate, londonMinutes } from '../domain/attendance/dates.ts';
 import type { ClosedDay } from '../domain/calendar.ts';
 import { e164 } from '../domain/phone-key.ts';
@@ -216,28 +218,42 @@ async function checkDeparture(
       })
     : leadUser?.phone || null;
   const school = knownSchool(deps.config, v.schoolId);
-  const fob = leadUser?.staffId
+  const registered = leadUser?.staffId
     ? (school.fobs.devices.find((x) => x.staffId === leadUser.staffId)?.deviceId ?? null)
     : null;
   // A fob given to this worker in the config while another visit is still out with it (its wearer
-  // not back safe): its SOS and check-ins are that visit's, never this one's — this worker would be
-  // out with no fob that raises anything for them. Refused, without saying whose visit it is.
-  if (
-    fob !== null &&
-    leadUser &&
+  // not back safe), at this school or at another whose feeds may bring the same fob's events (a fob
+  // moved between schools' registries): its SOS and check-ins are that visit's, never this one's.
+  // Where the policy asks for a fob, refused; else this visit leaves recording no fob (never a second
+  // holder), warned — a visit that cannot leave is watched by no one. Never saying whose visit it is.
+  const fobOut =
+    registered !== null &&
+    leadUser !== null &&
     (await fobOutWithAnotherVisit(tx, {
-      schoolId: v.schoolId,
-      deviceId: fob,
+      schoolIds: [
+        v.schoolId,
+        ...schoolsSharingFobs(deps.config, school, feedProfiles(deps.config)).map((s) => s.id),
+      ],
+      deviceId: registered,
       visitId: v.id,
       leadUserId: leadUser.id,
       hold: strict,
-    }))
-  )
-    refusals.push({
-      level: 'block',
-      rule: 'fob-out',
-      message: `fob ${fob} is still out with another visit (not back safe from it yet): its alarms and check-ins would go to that visit, not this one — ask the office to record Back safe on that visit first, or to register another fob to the lead (the school's fobs.devices)`,
-    });
+    }));
+  if (fobOut)
+    refusals.push(
+      rules.requires.fob
+        ? {
+            level: 'block',
+            rule: 'fob-out',
+            message: `fob ${registered} is still out with another visit (not back safe from it yet): its alarms and check-ins would go to that visit, not this one — ask the office to record Back safe on that visit first, or to register another fob to the lead (the school's fobs.devices)`,
+          }
+        : {
+            level: 'warn',
+            rule: 'fob-out',
+            message: `leaving without the fob: fob ${registered} is recorded out with another visit (not back safe from it yet), so its alarms and check-ins go to that visit, not this one — this visit is recorded with no fob (check in by phone); ask the office to record Back safe on that visit, or to register another fob to the lead (the school's fobs.devices)`,
+          },
+    );
+  const fob = fobOut ? null : registered;
   const flags = await addressFlagsFor(tx, v.schoolId, v.address);
   const going = leadUser ? [leadUser.id, ...(partnerId ? [partnerId] : [])] : [];
   const findings = departureFindings(rules, {
@@ -265,7 +281,7 @@ async function checkDeparture(
     now,
     checkInMinutes: d.checkInMinutes ?? null,
     // Whose phone and fob is not known until someone leads: nothing is said of them until then.
-    ...(leadUser ? { phone: phone !== null, fob: fob !== null } : {}),
+    ...(leadUser ? { phone: phone !== null, fob: registered !== null } : {}),
     vehicle: Boolean(d.vehicle) || d.onFoot === true,
     vehicleInsured: !d.vehicle || d.vehicle.insuranceConfirmed === true,
     familyNotice:

@@ -30,7 +30,8 @@ import { addUser } from '../helpers/web.ts';
  * A fob given to another member of staff (or moved to another school) in the config while its wearer
  * is out on a visit with it. The visit records the fob it left with (`visits.fob_device_id`): every
  * event of that fob is that visit's — its lead's staff id, the visit's alarm, its check-in — over the
- * registry, and no one else may leave with it until that visit is back safe.
+ * registry, and no one else leaves holding it until that visit is back safe (refused where the policy
+ * asks for a fob, else leaving recorded with no fob).
  *
  * Ann leaves on a Hampton visit with FOB-1 (hers in the config); Bob, with no fob of his, leaves on
  * one of his own. Then the config gives FOB-1 to Bob and Doorstep restarts. Ann is still wearing it.
@@ -77,6 +78,17 @@ const jdeps = (config: DoorstepConfig): JobDeps => ({
   config,
   publisher: conn,
 });
+/** The same, under a policy asking every worker to carry a fob (as Heath Lane's does). */
+const fobRequired = (config: DoorstepConfig) => {
+  const rules = visitRulesLookup(config);
+  return {
+    ...vdeps(config),
+    rulesFor: (id: string) => {
+      const r = rules(id);
+      return { ...r, requires: { ...r.requires, fob: true } };
+    },
+  };
+};
 const hamptonOf = (config: DoorstepConfig) => config.schools.find((s) => s.id === 'hampton')!;
 const ingest = (config: DoorstepConfig, id: string, type: 'sos' | 'check_in' = 'sos') =>
   ingestFobEvent(
@@ -112,7 +124,7 @@ beforeAll(async () => {
   db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
   conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
   producer = new Producer(catalog, conn, prefix);
-  await addPupils(db, ['hampton']);
+  await addPupils(db, ['hampton', 'lime']);
   ann = await addUser(db, 'ann', ['visiting-staff'], {
     staffId: 'st-ann',
     phone: '+447700900111',
@@ -217,14 +229,14 @@ describe('a fob given to someone else while its wearer is out with it', () => {
     expect(await lastCheckIns()).toEqual({ ann: now, bob: null });
   });
 
-  it('no one else leaves with the fob while that visit is out: refused in plain words, naming the fob but never whose visit', async () => {
+  it('no one else leaves holding the fob while that visit is out: where the policy asks for a fob, refused in plain words, naming the fob but never whose visit', async () => {
     const carlVisit = await request(toCarl, carl);
-    const page = await departureCheck(vdeps(toCarl), carl, carlVisit, {
+    const page = await departureCheck(fobRequired(toCarl), carl, carlVisit, {
       expectedReturnAt: new Date(now.getTime() + 60 * 60_000),
       partnerUserId: p1.id,
       risksRead: true,
     });
-    expect(page.filter((f) => f.rule === 'fob-out')).toEqual([
+    expect(page.filter((f) => f.rule === 'fob-out' || f.rule === 'fob')).toEqual([
       {
         level: 'block',
         rule: 'fob-out',
@@ -232,7 +244,11 @@ describe('a fob given to someone else while its wearer is out with it', () => {
           "fob FOB-1 is still out with another visit (not back safe from it yet): its alarms and check-ins would go to that visit, not this one — ask the office to record Back safe on that visit first, or to register another fob to the lead (the school's fobs.devices)",
       },
     ]);
-    const refused = await out(toCarl, carl, p1, carlVisit).then(
+    const refused = await departTold(fobRequired(toCarl), carl, carlVisit, {
+      expectedReturnAt: new Date(now.getTime() + 120 * 60_000),
+      partnerUserId: p1.id,
+      risksRead: true,
+    }).then(
       () => null,
       (e: unknown) => e as { code: string; statusCode: number; message: string },
     );
@@ -240,6 +256,42 @@ describe('a fob given to someone else while its wearer is out with it', () => {
     expect(refused!.message).toMatch(/fob FOB-1 is still out with another visit/);
     expect(refused!.message).not.toMatch(new RegExp(`\\bAnn\\b|st-ann|#${annVisit}\\b`));
     expect((await getVisit(db, carlVisit))!.departedAt).toBeNull();
+  });
+
+  it("where the policy asks for no fob (Hampton's), the worker leaves, warned, recording no fob — never a second holder", async () => {
+    const carlVisit = await request(toCarl, carl);
+    const warned = [
+      {
+        level: 'warn',
+        rule: 'fob-out',
+        message:
+          "leaving without the fob: fob FOB-1 is recorded out with another visit (not back safe from it yet), so its alarms and check-ins go to that visit, not this one — this visit is recorded with no fob (check in by phone); ask the office to record Back safe on that visit, or to register another fob to the lead (the school's fobs.devices)",
+      },
+    ];
+    const page = await departureCheck(vdeps(toCarl), carl, carlVisit, {
+      expectedReturnAt: new Date(now.getTime() + 60 * 60_000),
+      partnerUserId: p1.id,
+      risksRead: true,
+    });
+    expect(page.filter((f) => f.rule === 'fob-out' || f.rule === 'fob')).toEqual(warned);
+    await out(toCarl, carl, p1, carlVisit);
+    const left = (await getVisit(db, carlVisit))!;
+    expect(left.departedAt).not.toBeNull();
+    expect(left.fobDeviceId).toBeNull();
+    const { rows } = await db.query<{ after: { warnings: string[] } }>(
+      `SELECT after FROM audit_log WHERE action = 'visit.departed' AND entity_id = $1`,
+      [carlVisit],
+    );
+    expect(rows[0]!.after.warnings).toContain('fob-out');
+    // FOB-1's SOS is still Ann's (the visit that left with it), never Carl's.
+    const r = await ingest(toCarl, 'ann-sos-carl-out');
+    expect(r).toMatchObject({ outcome: 'accepted', held: { schoolId: 'hampton', visitId: annVisit } });
+    await watchVisits({ reason: 'manual' }, run, jdeps(toCarl));
+    expect(await alarmRow((r as { alarmId: string }).alarmId)).toMatchObject({
+      staff_id: 'st-ann',
+      visit_id: annVisit,
+    });
+    await db.query(`UPDATE visits SET returned_at = $2, status = 'returned' WHERE id = $1`, [carlVisit, now]);
   });
 
   it('the same worker leaving on another visit of the trip (a brother or sister at the address) keeps the fob', async () => {
@@ -337,6 +389,67 @@ describe('a fob moved to another school while its wearer is out with it', () => 
   });
 });
 
+describe("a fob moved to another school's registry while a visit out holds it: that school's worker leaves without it", () => {
+  // FOB-1 in Lime Hills' registry, given to Lime's worker; Ann's Hampton visit still out with it.
+  // No feed in this config: the trust names no vendor, so Lime's fob ids may be Hampton's fobs.
+  const moved: DoorstepConfig = {
+    ...after,
+    schools: after.schools.map(
+      (s): SchoolConfig => ({
+        ...s,
+        fobs: { ...s.fobs, devices: s.id === 'lime' ? [{ deviceId: 'FOB-1', staffId: 'st-lime' }] : [] },
+      }),
+    ),
+  };
+  let lim: User;
+  const limeVisit = async (deps: ReturnType<typeof vdeps>) => {
+    const id = await requestVisit(deps, lim, { schoolId: 'lime', pupilMisId: 'P1', reason: 'welfare' });
+    await db.query(`UPDATE visits SET status = 'authorised' WHERE id = $1`, [id]); // authorised by the head
+    return id;
+  };
+  const leave = (deps: ReturnType<typeof vdeps>, id: string) =>
+    departTold(deps, lim, id, {
+      expectedReturnAt: new Date(now.getTime() + 120 * 60_000),
+      partnerUserId: p2.id,
+      risksRead: true,
+      safeWord: 'bluebell',
+    });
+  beforeAll(async () => {
+    lim = await addUser(db, 'lim', ['visiting-staff'], { staffId: 'st-lime', phone: '+447700900666' });
+  });
+
+  it('where the policy asks for a fob: refused, as at the same school', async () => {
+    const id = await limeVisit(fobRequired(moved));
+    const refused = await leave(fobRequired(moved), id).then(
+      () => null,
+      (e: unknown) => e as { code: string; message: string },
+    );
+    expect(refused).toMatchObject({ code: 'DOORSTEP_POLICY' });
+    expect(refused!.message).toMatch(/fob FOB-1 is still out with another visit/);
+    expect((await getVisit(db, id))!.departedAt).toBeNull();
+  });
+
+  it("where it asks for none (Lime Hills'): leaves warned, recording no fob; FOB-1's SOS at Hampton is still Ann's", async () => {
+    now = new Date('2026-11-23T11:30:00Z');
+    const id = await limeVisit(vdeps(moved));
+    const page = await departureCheck(vdeps(moved), lim, id, {
+      expectedReturnAt: new Date(now.getTime() + 60 * 60_000),
+      partnerUserId: p2.id,
+      risksRead: true,
+      safeWord: 'bluebell',
+      identification: true,
+    });
+    expect(page.filter((f) => f.rule === 'fob-out').map((f) => f.level)).toEqual(['warn']);
+    await leave(vdeps(moved), id);
+    const left = (await getVisit(db, id))!;
+    expect(left.departedAt).not.toBeNull();
+    expect(left.fobDeviceId).toBeNull();
+    const r = await ingest(moved, 'ann-sos-lime-out');
+    expect(r).toMatchObject({ outcome: 'accepted', held: { schoolId: 'hampton', visitId: annVisit } });
+    await db.query(`UPDATE visits SET returned_at = $2, status = 'returned' WHERE id = $1`, [id, now]);
+  });
+});
+
 describe('doorstep check and /readyz: a visit out holding a fob the config gives elsewhere', () => {
   it('is warned of (never a failure), with school and fob ids only', async () => {
     expect(await fobsOutCheck(db, before)).toEqual({
@@ -345,7 +458,7 @@ describe('doorstep check and /readyz: a visit out holding a fob the config gives
       detail: "every fob out with a visit is its lead's in the config",
     });
     const words =
-      'school "hampton": fob FOB-1 is out with 1 visit(s) not back safe, but its fobs.devices now give it to someone else — its alarms and check-ins still go to the visit that left with it (its lead\'s), and no one else may leave with it until that visit is back safe; hand the fob over once it is, or put the config back as the fob is worn';
+      "school \"hampton\": fob FOB-1 is out with 1 visit(s) not back safe, but its fobs.devices now give it to someone else — its alarms and check-ins arriving on that school's feeds still go to the visit that left with it (its lead's); until that visit is back safe no one else leaves holding it, there or at another school whose feeds may bring the same fob (where the school's policy asks for a fob the departure is refused, else the visit leaves recorded with no fob); hand the fob over once it is, or put the config back as the fob is worn";
     expect(await fobsOutCheck(db, after)).toEqual({
       name: 'fobs-out',
       ok: true,
