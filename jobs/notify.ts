@@ -18,6 +18,7 @@ import { type JobRun, RetryLaterError } from '../src/queue/worker-host.ts';
 import {
   markNotificationAttemptFailed,
   markNotificationSent,
+  markNotificationVia,
   notificationToSend,
   withdrawNotification,
 } from '../src/store/notify.ts';
@@ -112,7 +113,9 @@ export function failedForGood(err: unknown, last = false): boolean {
  * Sends one pending notification through its channel and records the outcome (sent; or its error,
  * failed on the last try), releasing any claim. Throws what the channel threw (`failedForGood` says
  * whether anything tries it again). The alarm of a school the config no longer holds goes through the
- * `orphansTo` school's channels and contacts, its words saying whose it is (never no channel at all).
+ * `orphansTo` school's channels and contacts, its words saying whose it is (never no channel at all),
+ * the notification keeping which school's channels sent it (`markNotificationVia`): the answers come
+ * back on that school's routes, and must find it there even once the missing school is put back.
  */
 export async function deliver(
   deps: JobDeps,
@@ -143,6 +146,12 @@ export async function deliver(
     await fallBack(deps, n, reason);
     throw new UnrecoverableError(reason);
   }
+  // Through another school's channels: kept first, for the answers that come back on its routes. Never
+  // at the cost of the send: unkept, its answers are found there while the school stays missing.
+  if (found.orphan)
+    await markNotificationVia(deps.db, n.id, found.school.id).catch((err: unknown) =>
+      deps.log.error({ err, alarm: n.alarmId, notification: n.id }, 'could not keep which school sends it'),
+    );
   try {
     const receipt = await withinSendBound(
       channel.send(

@@ -1,4 +1,4 @@
-import { type AlarmReach, reachParams, reachSchool, withinReach } from './alarm-reach.ts';
+import { type AlarmReach, reachParams, reachSchool, sentThrough } from './alarm-reach.ts';
 import type { Queryable } from './db.ts';
 
 /** The person a ladder call rang (by the call's id, its recipient's receipt), and where it stands. */
@@ -13,9 +13,9 @@ export interface CalledRecipient {
 }
 
 /**
- * A call an alarm's `call:` notification of this school placed; undefined for any other id. The
- * school is a reach (`AlarmReach`): the `orphansTo` school's also finds the calls of the alarms of
- * schools the config no longer holds, placed through its channel.
+ * A call an alarm's `call:` notification placed through this school's channel; undefined for any
+ * other id. Its own alarms', and those of another school it placed calls for (`sentThrough`: an alarm
+ * of a school the config no longer held then, `orphansTo`), whatever the config says now.
  */
 export async function calledRecipient(
   db: Queryable,
@@ -24,13 +24,13 @@ export async function calledRecipient(
 ): Promise<CalledRecipient | undefined> {
   return oneCalled(
     db,
-    `r.receipt = $1 AND ${withinReach('a', reach, 2, 3)} AND n.target LIKE 'call:%' LIMIT 1`,
+    `r.receipt = $1 AND ${sentThrough('a', 'n', reach, 2, 3)} AND n.target LIKE 'call:%' LIMIT 1`,
     [callSid, reachSchool(reach), ...reachParams(reach)],
   );
 }
 
 /**
- * The call an alarm's `call:` notification of this school placed (or may have: still being asked
+ * The call an alarm's `call:` notification placed through this school's channel (`sentThrough`; or may have: still being asked
  * for, `PLACING`, or its answer lost, `MAY_HAVE_BEEN_SENT`) to this recipient, named by the
  * notification and recipient its signed keypress URL carries — whatever its receipt: a provider's
  * callbacks may name the call by another id than its answer did; undefined for any other.
@@ -43,7 +43,7 @@ export async function placedCallRecipient(
 ): Promise<CalledRecipient | undefined> {
   return oneCalled(
     db,
-    `r.notification_id = $1 AND r.recipient_key = $2 AND ${withinReach('a', reach, 3, 4)} AND n.target LIKE 'call:%'`,
+    `r.notification_id = $1 AND r.recipient_key = $2 AND ${sentThrough('a', 'n', reach, 3, 4)} AND n.target LIKE 'call:%'`,
     [notificationId, recipientKey, reachSchool(reach), ...reachParams(reach)],
   );
 }
@@ -90,14 +90,15 @@ export async function recordKeypress(
 }
 
 /**
- * Whether the call with this provider id (a ladder call's receipt at the school) was answered with a
+ * Whether the call with this provider id (a ladder call's receipt, placed through the school's
+ * channel: `sentThrough`) was answered with a
  * keypress: a call completed with none reached no one who took the alarm (a voicemail answers too).
  */
 export async function callKeyed(db: Queryable, reach: AlarmReach, callSid: string): Promise<boolean> {
   const { rows } = await db.query<{ keyed: boolean }>(
     `SELECT r.keypress_at IS NOT NULL AS keyed FROM notification_recipients r
        JOIN notifications n ON n.id = r.notification_id JOIN alarms a ON a.id = n.alarm_id
-     WHERE r.receipt = $1 AND ${withinReach('a', reach, 2, 3)} LIMIT 1`,
+     WHERE r.receipt = $1 AND ${sentThrough('a', 'n', reach, 2, 3)} LIMIT 1`,
     [callSid, reachSchool(reach), ...reachParams(reach)],
   );
   return rows[0]?.keyed === true;

@@ -1,7 +1,7 @@
 import { MAY_HAVE_BEEN_SENT } from '../domain/escalation/delivery.ts';
 import { phoneKey } from '../domain/phone-key.ts';
 import { PLACING, PLACING_LEFT_MS } from '../domain/recipient-placing.ts';
-import { type AlarmReach, reachParams, reachSchool, withinReach } from './alarm-reach.ts';
+import { type AlarmReach, reachParams, reachSchool, sentThrough } from './alarm-reach.ts';
 import type { Db, Queryable } from './db.ts';
 import { worksAt } from './users.ts';
 
@@ -209,6 +209,19 @@ export async function markNotificationSent(db: Db, id: string, receipt: string):
   );
 }
 
+/**
+ * The notification is being sent through another school's channels than its alarm's (an alarm of a
+ * school the config no longer holds: `trust.orphansTo`'s), kept before the send — a provider's answers
+ * (a reply, a keypress, a delivery report) can come back before the send returns — so they find it on
+ * that school's routes whatever the config says by then (`sentThrough`). Each school once.
+ */
+export async function markNotificationVia(db: Queryable, id: string, schoolId: string): Promise<void> {
+  await db.query(
+    'UPDATE notifications SET via_schools = array_append(via_schools, $2) WHERE id = $1 AND NOT ($2 = ANY(via_schools))',
+    [id, schoolId],
+  );
+}
+
 /** An attempt failed: its error kept and its claim released; `failed` on the last try, else pending. */
 export async function markNotificationAttemptFailed(
   db: Db,
@@ -288,10 +301,10 @@ export interface ReportedNotification {
 
 /**
  * Keeps what the provider reported of one message (by its id, the recipient's receipt): the first
- * final report counts, a later one changes nothing. Undefined when no alarm notification of the
- * school's reach sent it (a notice's text, another system's message, a made-up id, another school's):
- * the `orphansTo` school's reach also holds the alarms of schools the config no longer holds, whose
- * messages went out through its channels (`AlarmReach`).
+ * final report counts, a later one changes nothing. Undefined when no alarm notification sent it
+ * through the school's channels (a notice's text, another system's message, a made-up id, another
+ * school's): its own alarms', and those of another school it sent for (`sentThrough`: an alarm of a
+ * school the config no longer held then, `orphansTo`), whatever the config says now.
  */
 export async function recordDeliveryReport(
   db: Queryable,
@@ -308,7 +321,7 @@ export async function recordDeliveryReport(
     `WITH hit AS (
        SELECT r.notification_id, r.recipient_key FROM notification_recipients r
          JOIN notifications n ON n.id = r.notification_id JOIN alarms a ON a.id = n.alarm_id
-       WHERE r.receipt = $1 AND ${withinReach('a', o.school, 2, 6)} LIMIT 1),
+       WHERE r.receipt = $1 AND ${sentThrough('a', 'n', o.school, 2, 6)} LIMIT 1),
      marked AS (
        UPDATE notification_recipients r SET delivery = $3, delivery_error = $4, delivery_at = $5
        FROM hit WHERE r.notification_id = hit.notification_id AND r.recipient_key = hit.recipient_key

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { type AlarmReach, reachParams, reachSchool, withinReach } from './alarm-reach.ts';
+import { type AlarmReach, reachParams, reachSchool, sentThrough } from './alarm-reach.ts';
 import type { Queryable } from './db.ts';
 
 /**
@@ -35,16 +35,28 @@ export async function recordSmsReply(
 }
 
 /**
- * A school's alarms that a text message went to, not resolved or resolved since `resolvedSince`
- * (candidates for a reply: a late reply to an alarm closed meanwhile is a right code, not a guess).
- * The `orphansTo` school's reach also holds those of the schools the config no longer holds: their
- * texts went out through its channel, and the replies come to its number (`AlarmReach`).
+ * The alarms that a text message went to through a school's channel, not resolved or resolved since
+ * `resolvedSince` (candidates for a reply: a late reply to an alarm closed meanwhile is a right code,
+ * not a guess): the school's own, and another school's its channel texted (`sentThrough`: an alarm of
+ * a school the config no longer held then, `orphansTo`) — whatever the config says now: the replies
+ * come to its number, with codes of its token.
  */
 export async function alarmsTextedAbout(db: Queryable, reach: AlarmReach, resolvedSince: Date) {
+  const recent = (t: string) => `(${t}status <> 'resolved' OR ${t}resolved_at >= $2)`;
+  // Where to look: the school's own alarms (by its index), those its channel sent for (by the few
+  // notifications that name it), and — for what was sent before migration 079, on the `orphansTo`
+  // school's number only — those of the schools the config no longer holds; each then as `sentThrough`.
+  const before079 = reachParams(reach).length
+    ? `UNION SELECT id FROM alarms WHERE school_id <> ALL($3::text[]) AND ${recent('')}`
+    : '';
   const { rows } = await db.query<{ id: string; status: string; acknowledged_by: string | null }>(
     `SELECT a.id, a.status, a.acknowledged_by FROM alarms a
-     WHERE ${withinReach('a', reach, 1, 3)} AND (a.status <> 'resolved' OR a.resolved_at >= $2)
-       AND EXISTS (SELECT 1 FROM notifications n WHERE n.alarm_id = a.id AND n.target LIKE 'sms:%')
+     WHERE a.id IN (SELECT id FROM alarms WHERE school_id = $1 AND ${recent('')}
+                    UNION SELECT alarm_id FROM notifications WHERE via_schools <> '{}' AND $1 = ANY(via_schools)
+                    ${before079})
+       AND ${recent('a.')}
+       AND EXISTS (SELECT 1 FROM notifications n WHERE n.alarm_id = a.id AND n.target LIKE 'sms:%'
+                     AND ${sentThrough('a', 'n', reach, 1, 3)})
      ORDER BY a.id`,
     [reachSchool(reach), resolvedSince, ...reachParams(reach)],
   );

@@ -1,6 +1,6 @@
 import { holdsRole } from '../auth/scope.ts';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
-import { findSchool } from '../config/school-of.ts';
+import { findSchool, schoolOrFallback } from '../config/school-of.ts';
 import type { Actor } from '../domain/visits/lifecycle.ts';
 import { doorstepError } from '../errors.ts';
 import type { User } from '../store/users.ts';
@@ -26,6 +26,25 @@ export function assertSchool(user: User, schoolId: string): void {
 }
 
 /**
+ * Whether the user may act at a visit's school: works there; or, for a school the config no longer
+ * holds (removed, or its id renamed, while its worker was out), at the school that takes its workers
+ * out and alarms (`trust.orphansTo`, `schoolOrFallback`) — whose office takes the alarm and phones the
+ * worker, and records what they say (running late, back safe, a check-in, still out), as its board
+ * takes the alarm (`alarmSchool`, board-api.ts). The missing school's own people keep theirs.
+ */
+export function userMayActAtSchool(config: DoorstepConfig, user: User, schoolId: string): boolean {
+  return (
+    userMaySeeSchool(user, schoolId) || userMaySeeSchool(user, schoolOrFallback(config, schoolId).school.id)
+  );
+}
+
+/** `userMayActAtSchool`, else 403. */
+export function assertMayActAtSchool(config: DoorstepConfig, user: User, schoolId: string): void {
+  if (!userMayActAtSchool(config, user, schoolId))
+    throw doorstepError('FORBIDDEN', `you do not work at school "${schoolId}"`);
+}
+
+/**
  * Whether the user sees every visit of their schools: the office, the safeguarding team and admins.
  * Anyone else — visiting staff, also when they hold another role such as data manager — sees their
  * own visits only: a second role that gives no right to visits must not widen the first.
@@ -39,7 +58,18 @@ export function seesEveryVisit(user: User): boolean {
  * nobody leads yet that they may take); the office and safeguarding on any visit of their school.
  */
 export function mayHandleVisit(user: User, v: VisitRow): boolean {
-  if (!userMaySeeSchool(user, v.schoolId)) return false;
+  return userMaySeeSchool(user, v.schoolId) && handlesVisit(user, v);
+}
+
+/**
+ * `mayHandleVisit`, at the visit's school as `userMayActAtSchool` says: for a school the config no
+ * longer holds, also the `orphansTo` school's people (the lifecycle then decides what they may do).
+ */
+export function mayActOnVisit(config: DoorstepConfig, user: User, v: VisitRow): boolean {
+  return userMayActAtSchool(config, user, v.schoolId) && handlesVisit(user, v);
+}
+
+function handlesVisit(user: User, v: VisitRow): boolean {
   if (seesEveryVisit(user)) return true;
   return (
     [v.leadUserId, v.partnerUserId, v.requestedBy].includes(user.id) ||

@@ -12,7 +12,7 @@ import { type BoardEventRow, withBoardEvents } from '../store/board.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import type { User } from '../store/users.ts';
 import { lifecycleOf, lockVisit, type VisitRow } from '../store/visits.ts';
-import { actorOf, assertSchool } from './access.ts';
+import { actorOf, assertMayActAtSchool } from './access.ts';
 
 /** What every command of the register needs. */
 export interface VisitDeps {
@@ -48,10 +48,12 @@ export async function mustLock(tx: Queryable, visitId: string): Promise<VisitRow
 
 /**
  * Asks the lifecycle whether `user` may do `action` to the visit now: 409 when the visit's state
- * does not allow it, 403 when the person may not. Returns what the action does.
+ * does not allow it, 403 when the person may not (nor works at its school — for a school the config
+ * no longer holds, also at the `orphansTo` school, whose office acts for its worker out:
+ * `userMayActAtSchool`). Returns what the action does.
  */
 export function must(deps: VisitDeps, user: User, v: VisitRow, action: VisitAction): Effect {
-  assertSchool(user, v.schoolId);
+  assertMayActAtSchool(deps.config, user, v.schoolId);
   const d = decide(action, lifecycleOf(v, deps.now()), actorOf(user), deps.rulesFor(v.schoolId));
   if (!d.ok) throw doorstepError(d.why === 'state' ? 'CONFLICT' : 'FORBIDDEN', d.message);
   return d.effect;

@@ -108,7 +108,8 @@ export async function checkInVisit(deps: VisitDeps, user: User, visitId: string)
  * or completed when its outcome was already recorded (a visit cancelled while out stays cancelled).
  * Said by someone other than the lead, the people on the visit are texted so (where the school has
  * SMS): one still at the door can say "I am still out" (resume-watch.ts). Never refused for a school
- * the config no longer holds: the visit is closed, without that school's own notices.
+ * the config no longer holds: the visit is closed, without that school's own records copy — the
+ * people on it texted so through the `orphansTo` school's channel, with its number to call.
  */
 export async function returnVisit(deps: VisitDeps, user: User, visitId: string): Promise<void> {
   const notices = await change(deps, async (tx, events) => {
@@ -120,10 +121,13 @@ export async function returnVisit(deps: VisitDeps, user: User, visitId: string):
     await audit(tx, user, 'visit.returned', v, { status: v.status }, { status, backSafe: true });
     await applyClears(tx, v, effect, `user:${user.id}`, 'the worker is back safe', now, events);
     events.push(await insertBoardEvent(tx, v.schoolId, 'visit.returned', { visitId }));
+    // A school the config no longer holds: the people on the visit are still texted (through the
+    // `orphansTo` school's channel, with its number to call), only its own records copy is not sent.
     const { school, orphan } = schoolOrFallback(deps.config, v.schoolId);
-    if (orphan) return [];
+    const told = await tellBackSafeByOther(tx, school, deps.config.http.publicUrl, user, v, now);
+    if (orphan) return told;
     return [
-      ...(await tellBackSafeByOther(tx, school, deps.config.http.publicUrl, user, v, now)),
+      ...told,
       // Hampton: the visit record's "confirmation of return" to the office and the HoS.
       ...(await visitRecordCopy(tx, school, user, v, 'returned', now)),
     ];

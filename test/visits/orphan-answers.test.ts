@@ -11,10 +11,11 @@ import { alarmReach } from '../../src/config/school-of.ts';
 import { recipientKey } from '../../src/notify/http-channels.ts';
 import { placedCallRecipient } from '../../src/store/call-answers.ts';
 import { recordDeliveryReport, recordRecipientReceipt } from '../../src/store/notify.ts';
+import { alarmsTextedAbout } from '../../src/store/sms-replies.ts';
 import type { User } from '../../src/store/users.ts';
 import { requestVisit } from '../../src/visits/request.ts';
 import { resumeWatch } from '../../src/visits/resume-watch.ts';
-import { askForHelp, returnVisit } from '../../src/visits/while-out.ts';
+import { askForHelp, checkInVisit, returnVisit, runningLate } from '../../src/visits/while-out.ts';
 import { startFakeTwilio } from '../helpers/fake-twilio.ts';
 import { visitWorld, WATCH_RUN } from '../helpers/visit-world.ts';
 import { departTold, visitSchoolsConfig } from '../helpers/visits.ts';
@@ -27,7 +28,9 @@ import { addUser, buildWebApp, sessionFor } from '../helpers/web.ts';
  * and must find the alarm there (and only there): a reply's code, a call's keypress, the provider's
  * delivery reports. Lime's board holds the alarm, with the pupil by initials only; the other boards
  * of the people who may see Lime count it as Lime's. The lead still at the door after the partner's
- * back safe can say "I am still out".
+ * back safe is texted so, and can say "I am still out". Hampton put back (as every warning says to):
+ * the answers to what Lime already sent still find the alarm on Lime's routes (each notification
+ * keeps whose channels sent it). Lime's office acts for a worker out on a Hampton visit.
  */
 let now = new Date('2026-11-23T10:00:00Z');
 const w = visitWorld('orphan_answers', () => now);
@@ -259,6 +262,22 @@ describe('"I am still out" at a school no longer configured', () => {
     const config = without();
     const vdeps = { ...w.vdeps, config, rulesFor: visitRulesLookup(config) };
     await returnVisit(vdeps, partner, visitId);
+    // The lead, still at the door, is texted so (as at any school), through Lime's channel with
+    // Lime's number to call; Hampton's own records copy of the return is not sent.
+    const { rows: told } = await w.db.query<{
+      school_id: string;
+      kind: string;
+      target: string;
+      text: string;
+    }>('SELECT school_id, kind, target, text FROM notices WHERE visit_id = $1 ORDER BY id', [visitId]);
+    expect(told).toEqual([
+      {
+        school_id: 'lime',
+        kind: 'back-safe-by-other',
+        target: 'sms:visiting-staff',
+        text: expect.stringContaining('press "I am still out"'),
+      },
+    ]);
     const notices = async () =>
       (
         await w.db.query<{ n: number }>('SELECT count(*)::int AS n FROM notices WHERE visit_id = $1', [
@@ -274,5 +293,182 @@ describe('"I am still out" at a school no longer configured', () => {
     );
     expect(rows[0]!.returned_at).toBeNull();
     expect(await notices()).toBe(before);
+  });
+});
+
+describe('Hampton put back while its alarm is open: what Lime already sent for it is still answered on Lime’s routes', () => {
+  it('the text Lime sent keeps that Lime’s channel sent it', async () => {
+    const { alarmId } = await orphanedAlarm();
+    const { rows } = await w.db.query<{ via_schools: string[] }>(
+      "SELECT via_schools FROM notifications WHERE alarm_id = $1 AND target LIKE 'sms:%'",
+      [alarmId],
+    );
+    expect(rows).toEqual([{ via_schools: ['lime'] }]);
+  });
+
+  it('a reply "1 <code>" to Lime’s number takes it; Thames’ number finds none of it', async () => {
+    const { alarmId, code } = await orphanedAlarm();
+    // Hampton is back: w.config holds it again.
+    const config = w.config;
+    const atThames = await handleSmsReply(
+      { db: w.db, config },
+      school(config, 'thames'),
+      { messageSid: 'SM-back-thames', from: LIME_AND_THAMES, body: `1 ${code}` },
+      now,
+    );
+    expect(atThames.outcome).toBe('no-such-alarm');
+    const atLime = await handleSmsReply(
+      { db: w.db, config },
+      school(config, 'lime'),
+      { messageSid: 'SM-back-lime', from: LIME_HEAD, body: `1 ${code}` },
+      now,
+    );
+    expect({ outcome: atLime.outcome, alarmId: atLime.alarmId, status: await statusOf(alarmId) }).toEqual({
+      outcome: 'taken',
+      alarmId,
+      status: 'acknowledged',
+    });
+  });
+
+  it('the text’s undelivered report on Lime’s status route is found and brings the next level forward', async () => {
+    const { alarmId, sid } = await orphanedAlarm();
+    const config = w.config;
+    expect(
+      await recordDeliveryReport(w.db, {
+        school: alarmReach(config, 'thames'),
+        messageId: sid,
+        report: 'undelivered',
+        error: '30003',
+        at: now,
+      }),
+    ).toBeUndefined();
+    const r = await handleDeliveryReport(
+      { db: w.db, producer: w.producer },
+      alarmReach(config, 'lime'),
+      { messageId: sid, status: 'undelivered', errorCode: '30003' },
+      now,
+    );
+    expect(r.notification).toMatchObject({ alarmId, schoolId: 'hampton', fresh: true });
+    expect(r.fallback).not.toBeNull();
+  }, 20_000);
+
+  it('a keypress on a call Lime placed for it takes it, and the call’s status is found', async () => {
+    const alarmId = await help();
+    const config = w.config;
+    // A ladder call placed through Lime's channel while Hampton was gone (`deliver` keeps that).
+    const { rows } = await w.db.query<{ id: string }>(
+      `INSERT INTO notifications (alarm_id, step, target, status, via_schools)
+       VALUES ($1, 0, 'call:on-call-leaders', 'sent', '{lime}') RETURNING id::text`,
+      [alarmId],
+    );
+    const notificationId = rows[0]!.id;
+    const key = recipientKey(notificationId, LIME_HEAD);
+    const callSid = `CA${'8'.repeat(32)}`;
+    await recordRecipientReceipt(w.db, notificationId, key, callSid);
+    const pressed = (s: string) =>
+      handleCallKeypress(
+        { db: w.db, config },
+        school(config, s),
+        { callSid, to: LIME_HEAD, digits: '1' },
+        now,
+      );
+    expect(await pressed('thames')).toEqual({ outcome: 'unknown-call', alarmId: null });
+    expect(await pressed('lime')).toEqual({ outcome: 'taken', alarmId });
+    expect(
+      await handleCallStatus(
+        { db: w.db, producer: w.producer },
+        alarmReach(config, 'lime'),
+        { callSid, status: 'completed' },
+        now,
+      ),
+    ).toEqual({ alarmId, fallback: null });
+  }, 20_000);
+
+  it('Lime’s number never finds an alarm of a configured school that Lime’s channel did not text', async () => {
+    const alarmId = await help();
+    // Texted through Hampton's own channel (no other school named), Hampton in the config.
+    await w.db.query(
+      `INSERT INTO notifications (alarm_id, step, target, status) VALUES ($1, 0, 'sms:on-call-leaders', 'sent')`,
+      [alarmId],
+    );
+    const texted = async (id: string) =>
+      (await alarmsTextedAbout(w.db, alarmReach(w.config, id), new Date(0))).map((a) => a.id);
+    expect(await texted('lime')).not.toContain(alarmId);
+    expect(await texted('hampton')).toContain(alarmId);
+  });
+});
+
+describe('the orphansTo office acting for a worker out on a visit of a school no longer configured', () => {
+  let v3 = '';
+  let limeOffice: User;
+  let thamesOffice: User;
+  let hamptonOffice: User;
+  const config = () => without();
+  const vdeps = () => ({ ...w.vdeps, config: config(), rulesFor: visitRulesLookup(config()) });
+
+  beforeAll(async () => {
+    now = new Date('2026-11-23T11:30:00Z');
+    v3 = await requestVisit(w.vdeps, lead, { schoolId: 'hampton', pupilMisId: 'P1', reason: 'welfare' });
+    await departTold(w.vdeps, lead, v3, {
+      expectedReturnAt: new Date('2026-11-23T12:30:00Z'),
+      partnerUserId: partner.id,
+      risksRead: true,
+    });
+    limeOffice = await addUser(w.db, 'lime-office', ['office'], { schools: ['lime'] });
+    thamesOffice = await addUser(w.db, 'thames-office', ['office'], { schools: ['thames'] });
+    hamptonOffice = await addUser(w.db, 'hampton-office', ['office'], { schools: ['hampton'] });
+  });
+
+  it('Lime’s office records a check-in, running late, back safe and still out; Thames’ is refused; Hampton’s own keep theirs', async () => {
+    const refused = (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (e: Error) => e.message,
+      );
+    expect(await refused(checkInVisit(vdeps(), thamesOffice, v3))).toBe(
+      'you do not work at school "hampton"',
+    );
+    expect(await refused(checkInVisit(vdeps(), limeOffice, v3))).toBe('ok');
+    expect(await refused(checkInVisit(vdeps(), hamptonOffice, v3))).toBe('ok');
+    expect(
+      await refused(
+        runningLate(vdeps(), limeOffice, v3, new Date('2026-11-23T13:00:00Z'), 'phoned: running late'),
+      ),
+    ).toBe('ok');
+    expect(await refused(returnVisit(vdeps(), limeOffice, v3))).toBe('ok');
+    expect(await refused(resumeWatch(vdeps(), limeOffice, v3, new Date('2026-11-23T13:30:00Z')))).toBe('ok');
+    const { rows } = await w.db.query<{ returned_at: Date | null; expected_return_at: Date }>(
+      'SELECT returned_at, expected_return_at FROM visits WHERE id = $1',
+      [v3],
+    );
+    expect(rows[0]).toEqual({ returned_at: null, expected_return_at: new Date('2026-11-23T13:30:00Z') });
+  });
+
+  it('over HTTP: Lime’s office takes the steps, not the page (the pupil is Hampton’s); Thames’ finds no visit', async () => {
+    const app = await buildWebApp(config(), w.db, {
+      prefix: w.prefix,
+      producer: w.producer,
+      publisher: w.conn,
+      now: () => now,
+    });
+    try {
+      const as = async (u: User, method: 'GET' | 'POST', url: string) => {
+        const s = await sessionFor(w.db, u);
+        return (
+          await app.inject({
+            method,
+            url,
+            headers: { cookie: s.cookie, 'x-csrf-token': s.csrf },
+            ...(method === 'POST' ? { payload: {} } : {}),
+          })
+        ).statusCode;
+      };
+      expect(await as(thamesOffice, 'POST', `/api/visits/${v3}/check-in`)).toBe(404);
+      expect(await as(limeOffice, 'POST', `/api/visits/${v3}/check-in`)).toBe(200);
+      expect(await as(limeOffice, 'GET', `/api/visits/${v3}`)).toBe(404);
+      expect(await as(hamptonOffice, 'GET', `/api/visits/${v3}`)).toBe(200);
+    } finally {
+      await app.close();
+    }
   });
 });

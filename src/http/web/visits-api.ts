@@ -27,7 +27,7 @@ import { pupilContacts, pupilNames, pupilSummary } from '../../store/pupils.ts';
 import { type User, userById, usersOfSchool } from '../../store/users.ts';
 import { lastConfirmedByOthers, lastConfirmedByOthersOf } from '../../store/visit-queries.ts';
 import { checkInsOf, getVisit, lifecycleOf, visitsOfSchool } from '../../store/visits.ts';
-import { actorOf, mayHandleVisit, seesEveryVisit } from '../../visits/access.ts';
+import { actorOf, mayActOnVisit, mayHandleVisit, seesEveryVisit } from '../../visits/access.ts';
 import { newTimeSendsBack } from '../../visits/appointment.ts';
 import { closedDayWords } from '../../visits/closed-day.ts';
 import { approveCommute } from '../../visits/commute.ts';
@@ -89,10 +89,17 @@ const PRESS_ID = z
 
 /** The visit register: list, detail, and each step from request to outcome. */
 export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
-  const visitFor = async (req: Parameters<typeof userOf>[0], visitId: string) => {
+  /**
+   * The visit a step is taken on. Someone else's is not found, not forbidden: its existence is not
+   * theirs to know. A step on the visit of a school the config no longer holds is open to the
+   * `orphansTo` school's people too (`mayActOnVisit`: its office acts for the worker out, as the
+   * lifecycle allows); its page (`GET`, `read`) stays its own school's, for the pupil's details.
+   */
+  const visitFor = async (req: Parameters<typeof userOf>[0], visitId: string, read = false) => {
     const v = await getVisit(deps.db, visitId);
-    // Someone else's visit is not found, not forbidden: its existence is not theirs to know.
-    if (!v || !mayHandleVisit(userOf(req), v)) throw doorstepError('NOT_FOUND', `no visit ${visitId}`);
+    const user = userOf(req);
+    if (!v || !(read ? mayHandleVisit(user, v) : mayActOnVisit(deps.config, user, v)))
+      throw doorstepError('NOT_FOUND', `no visit ${visitId}`);
     return v;
   };
 
@@ -175,7 +182,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
   );
 
   app.get<{ Params: { id: string } }>('/api/visits/:id', { config: { access: STAFF } }, async (req) => {
-    const v = await visitFor(req, parseInput(idParam, req.params).id);
+    const v = await visitFor(req, parseInput(idParam, req.params).id, true);
     const rules = deps.rulesFor(v.schoolId);
     const pupil = await pupilSummary(deps.db, v.schoolId, v.pupilMisId);
     const contacts = await pupilContacts(deps.db, v.schoolId, v.pupilMisId);
