@@ -209,6 +209,7 @@ export const SECTIONS: readonly Section[] = [
         'worker_phone',
         'vehicle',
         'fob_device_id',
+        'fob_device_ids',
         'risk_notes',
         'risk_reason',
         'risk_assessed_flags',
@@ -216,8 +217,11 @@ export const SECTIONS: readonly Section[] = [
     },
     staffView: {
       give: VISIT_REFERENCE,
-      // The phone, vehicle and fob recorded for the visit are the lead worker's.
-      givenWhere: { columns: ['worker_phone', 'vehicle', 'fob_device_id'], when: 'lead_user_id::text = $2' },
+      // The phone, vehicle and fobs recorded for the visit are the lead worker's.
+      givenWhere: {
+        columns: ['worker_phone', 'vehicle', 'fob_device_id', 'fob_device_ids'],
+        when: 'lead_user_id::text = $2',
+      },
     },
   },
   {

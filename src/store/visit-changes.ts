@@ -152,6 +152,8 @@ export interface DepartureRow {
   phone: string | null;
   vehicle: Vehicle | null;
   fobDeviceId: string | null;
+  /** Every device registered to the lead when they left but those other visits out held (fobDeviceId the first). */
+  fobDeviceIds?: readonly string[];
 }
 
 /** Leaving school: who went, until when, how to reach them. */
@@ -159,7 +161,8 @@ export async function markDeparted(tx: Queryable, visitId: string, d: DepartureR
   await tx.query(
     `UPDATE visits SET status = 'departed', lead_user_id = $2, partner_user_id = $3, departed_at = $4,
        expected_return_at = $5, check_in_minutes = $6, safe_word = $7, worker_phone = $8, vehicle = $9,
-       fob_device_id = $10, estimated_arrival_at = $11, updated_at = now() WHERE id = $1`,
+       fob_device_id = $10, estimated_arrival_at = $11, fob_device_ids = $12::text[], updated_at = now()
+     WHERE id = $1`,
     [
       visitId,
       d.lead,
@@ -172,6 +175,7 @@ export async function markDeparted(tx: Queryable, visitId: string, d: DepartureR
       d.vehicle ? JSON.stringify(d.vehicle) : null,
       d.fobDeviceId,
       d.estimatedArrivalAt,
+      [...(d.fobDeviceIds ?? [])],
     ],
   );
 }

@@ -68,16 +68,20 @@ const holderOf = (school: string, device: string, at: string, col: string) => `(
  * The fob first: the visits out holding the device (the fob they left with) are its visits — those
  * of the holder's lead (one trip: siblings at one address) — whatever the registry said of the
  * device (`staff`), since changed. By staff id only where no visit out holds the device: the
- * visits whose lead or partner the registry gives it to — a lead whose visit left with no fob, the
- * partner (a visit records only its lead's fob), and a lead's other registered device (the config
- * gives one staff id several: a spare fob, an app; a visit records only the first), whether or not
- * the visit left with a fob.
+ * visits whose partner the registry gives it to (a visit records only its lead's fobs), and those
+ * whose lead it gives it to where the visit left with no fob or the device was one of the lead's
+ * when they left (`fob_device_ids`: the config gives one staff id several — a spare fob, an app), or
+ * the event names no device (a staff id alone says whose it is).
+ * Never a lead's by a device the registry gave them while out: a fob swapped between two workers
+ * out would else let one, back safe with it in his hand, check the other in and tie his SOS to her.
  */
 const isEventVisit = (v: string, school: string, device: string, staff: string, at: string) => `(
   CASE WHEN ${device} IS NOT NULL AND ${holderOf(school, device, at, 'id')} IS NOT NULL
     THEN ${v}.fob_device_id = ${device} AND ${v}.lead_user_id = ${holderOf(school, device, at, 'lead_user_id')}
     ELSE ${staff} IS NOT NULL AND EXISTS (SELECT 1 FROM users u WHERE u.staff_id = ${staff}
-      AND (u.id = ${v}.lead_user_id OR u.id = ${v}.partner_user_id))
+      AND (u.id = ${v}.partner_user_id
+        OR (u.id = ${v}.lead_user_id
+          AND (${v}.fob_device_id IS NULL OR ${device} IS NULL OR ${device} = ANY(${v}.fob_device_ids)))))
   END)`;
 
 /**

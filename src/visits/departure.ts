@@ -159,6 +159,8 @@ interface DepartureCheck {
   lead: User | null;
   phone: string | null;
   fob: string | null;
+  /** The lead's registered devices no other visit out holds (`fob` the first). */
+  fobs: string[];
 }
 
 /**
@@ -218,42 +220,64 @@ async function checkDeparture(
       })
     : leadUser?.phone || null;
   const school = knownSchool(deps.config, v.schoolId);
-  const registered = leadUser?.staffId
-    ? (school.fobs.devices.find((x) => x.staffId === leadUser.staffId)?.deviceId ?? null)
-    : null;
+  // Every device the registry gives the lead (one staff id may wear several: a spare fob, an app).
+  const registeredAll = leadUser?.staffId
+    ? school.fobs.devices.filter((x) => x.staffId === leadUser.staffId).map((x) => x.deviceId)
+    : [];
+  const registered = registeredAll[0] ?? null;
   // A fob given to this worker in the config while another visit is still out with it (its wearer
   // not back safe), at this school or at another whose feeds may bring the same fob's events (a fob
-  // moved between schools' registries): its SOS and check-ins are that visit's, never this one's.
-  // Where the policy asks for a fob, refused; else this visit leaves recording no fob (never a second
-  // holder), warned — a visit that cannot leave is watched by no one. Never saying whose visit it is.
-  const fobOut =
-    registered !== null &&
-    leadUser !== null &&
-    (await fobOutWithAnotherVisit(tx, {
-      schoolIds: [
-        v.schoolId,
-        ...schoolsSharingFobs(deps.config, school, feedProfiles(deps.config)).map((s) => s.id),
-      ],
-      deviceId: registered,
-      visitId: v.id,
-      leadUserId: leadUser.id,
-      hold: strict,
-    }));
-  if (fobOut)
+  // moved between schools' registries): its SOS and check-ins are that visit's, never this one's, nor
+  // (once that wearer is back, maybe still holding it) this one's either: it is not recorded here.
+  // The visit leaves with the first of the lead's devices no other visit holds. With none — where the
+  // policy asks for a fob, refused; else this visit leaves recording no fob (never a second holder),
+  // warned — a visit that cannot leave is watched by no one. Never saying whose visit it is.
+  const sharing = leadUser
+    ? [v.schoolId, ...schoolsSharingFobs(deps.config, school, feedProfiles(deps.config)).map((s) => s.id)]
+    : [];
+  // Each device's lock taken in one order (by id), whatever order a school's registry lists them in.
+  const outIds = new Set<string>();
+  for (const deviceId of [...registeredAll].sort())
+    if (
+      leadUser !== null &&
+      (await fobOutWithAnotherVisit(tx, {
+        schoolIds: sharing,
+        deviceId,
+        visitId: v.id,
+        leadUserId: leadUser.id,
+        hold: strict,
+      }))
+    )
+      outIds.add(deviceId);
+  const heldElsewhere = registeredAll.filter((x) => outIds.has(x));
+  const free = registeredAll.filter((x) => !outIds.has(x));
+  const fob = free[0] ?? null;
+  const notRely = heldElsewhere
+    .map(
+      (x) =>
+        `do not rely on fob ${x}: it is recorded out with another visit, and its alarms and check-ins go to that visit`,
+    )
+    .join('; ');
+  if (heldElsewhere.length)
     refusals.push(
-      rules.requires.fob
+      fob === null && rules.requires.fob
         ? {
             level: 'block',
             rule: 'fob-out',
             message: `fob ${registered} is still out with another visit (not back safe from it yet): its alarms and check-ins would go to that visit, not this one — ask the office to record Back safe on that visit first, or to register another fob to the lead (the school's fobs.devices)`,
           }
-        : {
-            level: 'warn',
-            rule: 'fob-out',
-            message: `leaving without the fob: fob ${registered} is recorded out with another visit (not back safe from it yet), so its alarms and check-ins go to that visit, not this one — this visit is recorded with no fob (check in by phone); ask the office to record Back safe on that visit, or to register another fob to the lead (the school's fobs.devices)`,
-          },
+        : fob === null
+          ? {
+              level: 'warn',
+              rule: 'fob-out',
+              message: `leaving without a fob — ${notRely}; this visit is recorded with no fob (check in by phone); ask the office to record Back safe on that visit, or to register another fob to the lead (the school's fobs.devices)`,
+            }
+          : {
+              level: 'warn',
+              rule: 'fob-out',
+              message: `leaving with fob ${fob} — ${notRely}; ask the office to record Back safe on that visit`,
+            },
     );
-  const fob = fobOut ? null : registered;
   const flags = await addressFlagsFor(tx, v.schoolId, v.address);
   const going = leadUser ? [leadUser.id, ...(partnerId ? [partnerId] : [])] : [];
   const findings = departureFindings(rules, {
@@ -288,7 +312,7 @@ async function checkDeparture(
       v.familyNotice &&
       (await familyNoticeNow(tx, rules, v, v.familyNotice, now, seesPupilDetails(user, v, rules))),
   });
-  return { findings: [...refusals, ...findings], lead: leadUser, phone, fob };
+  return { findings: [...refusals, ...findings], lead: leadUser, phone, fob, fobs: free };
 }
 
 /**
@@ -318,7 +342,7 @@ export async function departVisit(deps: VisitDeps, user: User, visitId: string, 
     // visit nobody leads are told to say they are going first and read the pupil's flags (`depart`).
     const may = decide('depart', lifecycleOf(v, now), actorOf(user), rules);
     if (!may.ok && may.why === 'who') throw doorstepError('FORBIDDEN', may.message);
-    const { findings, lead: leadUser, phone, fob } = await checkDeparture(tx, deps, user, v, d, true);
+    const { findings, lead: leadUser, phone, fob, fobs } = await checkDeparture(tx, deps, user, v, d, true);
     const lead = leadUser!.id;
     const school = knownSchool(deps.config, v.schoolId);
     const blocks = findings.filter((f) => f.level === 'block');
@@ -352,6 +376,7 @@ export async function departVisit(deps: VisitDeps, user: User, visitId: string, 
       // Kept with the worker's word on its insurance (2.9), false where it was not given.
       vehicle: d.vehicle ? { ...d.vehicle, insuranceConfirmed: d.vehicle.insuranceConfirmed === true } : null,
       fobDeviceId: fob,
+      fobDeviceIds: fobs,
     });
     await audit(
       tx,

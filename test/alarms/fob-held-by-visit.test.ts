@@ -265,7 +265,7 @@ describe('a fob given to someone else while its wearer is out with it', () => {
         level: 'warn',
         rule: 'fob-out',
         message:
-          "leaving without the fob: fob FOB-1 is recorded out with another visit (not back safe from it yet), so its alarms and check-ins go to that visit, not this one — this visit is recorded with no fob (check in by phone); ask the office to record Back safe on that visit, or to register another fob to the lead (the school's fobs.devices)",
+          "leaving without a fob — do not rely on fob FOB-1: it is recorded out with another visit, and its alarms and check-ins go to that visit; this visit is recorded with no fob (check in by phone); ask the office to record Back safe on that visit, or to register another fob to the lead (the school's fobs.devices)",
       },
     ];
     const page = await departureCheck(vdeps(toCarl), carl, carlVisit, {
