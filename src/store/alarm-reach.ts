@@ -36,15 +36,13 @@ export function withinReach(a: string, reach: AlarmReach, school: number, n: num
  * sent for (`n.via_schools`, kept by the sender: an alarm of a school the config no longer held then,
  * `trust.orphansTo`) — whatever the config says now. Never the config's list alone: put the missing
  * school back and the answers to what was already sent through this school's channels would be lost,
- * and another configured school's alarm is never within it. One exception, for what was sent before
- * the sender kept `via_schools` (migration 079, none of it then): with the reach's `configured`
- * (`reachParams` at `$n`), a notification that names no school still counts for an alarm of a school
- * not among them, as the reach counted it before.
+ * and another configured school's alarm is never within it. And with the reach's `configured`
+ * (`reachParams` at `$n`: the `orphansTo` school), every notification of an alarm of a school not
+ * among them, as the reach counted it before the sender kept `via_schools` (migration 079): what was
+ * sent before it, and what names an id the `orphansTo` school no longer has (its id renamed since).
  */
 export function sentThrough(a: string, n: string, reach: AlarmReach, school: number, ids: number): string {
-  const before079 = configuredOf(reach)
-    ? ` OR (${n}.via_schools = '{}' AND ${a}.school_id <> ALL($${ids}::text[]))`
-    : '';
+  const before079 = configuredOf(reach) ? ` OR ${a}.school_id <> ALL($${ids}::text[])` : '';
   return `(${a}.school_id = $${school} OR (${n}.via_schools <> '{}' AND $${school} = ANY(${n}.via_schools))${before079})`;
 }
 

@@ -48,12 +48,12 @@ export async function mustLock(tx: Queryable, visitId: string): Promise<VisitRow
 
 /**
  * Asks the lifecycle whether `user` may do `action` to the visit now: 409 when the visit's state
- * does not allow it, 403 when the person may not (nor works at its school — for a school the config
- * no longer holds, also at the `orphansTo` school, whose office acts for its worker out:
- * `userMayActAtSchool`). Returns what the action does.
+ * does not allow it, 403 when the person may not (nor works at its school — for a step taken for the
+ * worker out at a school the config no longer holds, also at the `orphansTo` school, whose office acts
+ * for them: `userMayActAtSchool`). Returns what the action does.
  */
 export function must(deps: VisitDeps, user: User, v: VisitRow, action: VisitAction): Effect {
-  assertMayActAtSchool(deps.config, user, v.schoolId);
+  assertMayActAtSchool(deps.config, user, v.schoolId, action);
   const d = decide(action, lifecycleOf(v, deps.now()), actorOf(user), deps.rulesFor(v.schoolId));
   if (!d.ok) throw doorstepError(d.why === 'state' ? 'CONFLICT' : 'FORBIDDEN', d.message);
   return d.effect;

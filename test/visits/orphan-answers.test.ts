@@ -13,7 +13,8 @@ import { placedCallRecipient } from '../../src/store/call-answers.ts';
 import { recordDeliveryReport, recordRecipientReceipt } from '../../src/store/notify.ts';
 import { alarmsTextedAbout } from '../../src/store/sms-replies.ts';
 import type { User } from '../../src/store/users.ts';
-import { requestVisit } from '../../src/visits/request.ts';
+import { followUpDone, recordOutcome } from '../../src/visits/outcome.ts';
+import { assessRisk, requestVisit } from '../../src/visits/request.ts';
 import { resumeWatch } from '../../src/visits/resume-watch.ts';
 import { askForHelp, checkInVisit, returnVisit, runningLate } from '../../src/visits/while-out.ts';
 import { startFakeTwilio } from '../helpers/fake-twilio.ts';
@@ -470,5 +471,136 @@ describe('the orphansTo office acting for a worker out on a visit of a school no
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('the orphansTo school acts only for the worker out, never the missing school’s other steps', () => {
+  let returned = '';
+  let requested = '';
+  let limeSafeguarding: User;
+  let limeOffice2: User;
+  const vdeps = () => ({ ...w.vdeps, config: without(), rulesFor: visitRulesLookup(without()) });
+  const refused = (p: Promise<unknown>) =>
+    p.then(
+      () => 'ok',
+      (e: Error) => e.message,
+    );
+
+  beforeAll(async () => {
+    now = new Date('2026-11-23T14:00:00Z');
+    limeSafeguarding = await addUser(w.db, 'lime-sg', ['safeguarding'], { schools: ['lime'] });
+    limeOffice2 = await addUser(w.db, 'lime-office-2', ['office'], { schools: ['lime'] });
+    // A child-not-seen visit, back and its outcome recorded while Hampton was configured: nobody out.
+    returned = await requestVisit(w.vdeps, lead, {
+      schoolId: 'hampton',
+      pupilMisId: 'P1',
+      reason: 'welfare',
+    });
+    await departTold(w.vdeps, lead, returned, {
+      expectedReturnAt: new Date('2026-11-23T15:00:00Z'),
+      partnerUserId: partner.id,
+      risksRead: true,
+    });
+    await returnVisit(w.vdeps, lead, returned);
+    await recordOutcome(w.vdeps, lead, returned, {
+      childSeen: false,
+      noOneHome: true,
+      agreements: [],
+      concerns: [],
+      followUp: [],
+    });
+    requested = await requestVisit(w.vdeps, lead, {
+      schoolId: 'hampton',
+      pupilMisId: 'P1',
+      reason: 'welfare',
+    });
+  });
+
+  it('Lime’s safeguarding may not close a Hampton follow-up nor assess a Hampton visit’s risk', async () => {
+    expect(await refused(followUpDone(vdeps(), limeSafeguarding, returned, 'closed by Lime'))).toBe(
+      'you do not work at school "hampton"',
+    );
+    expect(
+      await refused(assessRisk(vdeps(), limeSafeguarding, requested, { level: 'low', reason: 'Lime' })),
+    ).toBe('you do not work at school "hampton"');
+    const { rows } = await w.db.query<{ done: boolean; assessed: boolean }>(
+      `SELECT bool_or(follow_up_done_at IS NOT NULL) AS done, bool_or(risk_assessed_by IS NOT NULL) AS assessed
+         FROM visits WHERE id = ANY($1::bigint[])`,
+      [[returned, requested]],
+    );
+    expect(rows[0]).toEqual({ done: false, assessed: false });
+  });
+
+  it('over HTTP the gate says as the lifecycle: Lime finds no such step’s visit, yet may ask the safe word of one out', async () => {
+    const out = await requestVisit(w.vdeps, lead, {
+      schoolId: 'hampton',
+      pupilMisId: 'P1',
+      reason: 'welfare',
+    });
+    await departTold(w.vdeps, lead, out, {
+      expectedReturnAt: new Date('2026-11-23T15:30:00Z'),
+      partnerUserId: partner.id,
+      risksRead: true,
+      safeWord: 'bluebell',
+    });
+    const app = await buildWebApp(without(), w.db, {
+      prefix: w.prefix,
+      producer: w.producer,
+      publisher: w.conn,
+      now: () => now,
+    });
+    try {
+      const post = async (u: User, url: string, payload: object) => {
+        const s = await sessionFor(w.db, u);
+        const r = await app.inject({
+          method: 'POST',
+          url,
+          headers: { cookie: s.cookie, 'x-csrf-token': s.csrf },
+          payload,
+        });
+        return r.statusCode;
+      };
+      expect(
+        await post(limeSafeguarding, `/api/visits/${returned}/follow-up-done`, { note: 'closed by Lime' }),
+      ).toBe(404);
+      expect(
+        await post(limeSafeguarding, `/api/visits/${requested}/assess-risk`, { level: 'low', reason: 'x' }),
+      ).toBe(404);
+      expect(await post(limeOffice2, `/api/visits/${out}/safe-word`, {})).toBe(200);
+      expect(await post(limeOffice2, `/api/visits/${out}/back-safe`, {})).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('the orphansTo school’s id renamed while an orphaned alarm it texted is open', () => {
+  it('its number still finds that alarm on its new id, and never a configured school’s', async () => {
+    const alarm = async (schoolId: string, key: string) =>
+      (
+        await w.db.query<{ id: string }>(
+          `INSERT INTO alarms (school_id, unknown_device, type, status, raised_at, dedup_key)
+           VALUES ($1, false, 'sos', 'open', now(), $2) RETURNING id::text`,
+          [schoolId, key],
+        )
+      ).rows[0]!.id;
+    const orphaned = await alarm('hampton', 'renamed-orphan');
+    const thames = await alarm('thames', 'renamed-thames');
+    // Both texted through Lime's channel under its old id (Thames' only as a made-up row: never so sent).
+    for (const id of [orphaned, thames])
+      await w.db.query(
+        `INSERT INTO notifications (alarm_id, step, target, status, via_schools) VALUES ($1, 0, 'sms:on-call-leaders', 'sent', '{lime}')`,
+        [id],
+      );
+    // Lime's id renamed lime-hills (still the first school, so orphansTo); Hampton still gone.
+    const renamed: DoorstepConfig = {
+      ...w.config,
+      schools: without().schools.map((s) => (s.id === 'lime' ? { ...s, id: 'lime-hills' } : s)),
+    };
+    const found = (await alarmsTextedAbout(w.db, alarmReach(renamed, 'lime-hills'), new Date(0))).map(
+      (a) => a.id,
+    );
+    expect(found).toContain(orphaned);
+    expect(found).not.toContain(thames);
   });
 });

@@ -13,6 +13,7 @@ import {
   isOut,
   mayNameLead,
   onVisit,
+  type VisitAction,
 } from '../../domain/visits/lifecycle.ts';
 import { ownReturnTimeClosed, ownReturnTimeLatest } from '../../domain/visits/return-time.ts';
 import { FAMILY_NOTICE_METHODS, flagMinimum, higherRisk } from '../../domain/visits/rules.ts';
@@ -91,16 +92,30 @@ const PRESS_ID = z
 export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
   /**
    * The visit a step is taken on. Someone else's is not found, not forbidden: its existence is not
-   * theirs to know. A step on the visit of a school the config no longer holds is open to the
-   * `orphansTo` school's people too (`mayActOnVisit`: its office acts for the worker out, as the
-   * lifecycle allows); its page (`GET`, `read`) stays its own school's, for the pupil's details.
+   * theirs to know. A step taken for the worker out (`action`, `actsForWorkerOut`) on the visit of a
+   * school the config no longer holds is open to the `orphansTo` school's people too (`mayActOnVisit`,
+   * as `must` allows it); its page and every other step stay its own school's (`mayHandleVisit`).
    */
-  const visitFor = async (req: Parameters<typeof userOf>[0], visitId: string, read = false) => {
+  const visitFor = async (req: Parameters<typeof userOf>[0], visitId: string, action?: VisitAction) => {
     const v = await getVisit(deps.db, visitId);
     const user = userOf(req);
-    if (!v || !(read ? mayHandleVisit(user, v) : mayActOnVisit(deps.config, user, v)))
+    if (!v || !(action ? mayActOnVisit(deps.config, user, v, action) : mayHandleVisit(user, v)))
       throw doorstepError('NOT_FOUND', `no visit ${visitId}`);
     return v;
+  };
+  /**
+   * The lifecycle's step a route takes for the worker out (for `visitFor`; the arrival and the
+   * check-in are the worker's own or recorded for them, both such steps). Other routes: none.
+   */
+  const forWorkerOut: Readonly<Partial<Record<string, VisitAction>>> = {
+    arrive: 'arrive',
+    'check-in': 'check-in',
+    'running-late': 'running-late',
+    help: 'help',
+    'help-position': 'help',
+    'back-safe': 'back-safe',
+    return: 'back-safe',
+    'resume-watch': 'resume-watch',
   };
 
   const triggerSummary = (t: Awaited<ReturnType<typeof triggerOfVisit>>) =>
@@ -182,7 +197,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
   );
 
   app.get<{ Params: { id: string } }>('/api/visits/:id', { config: { access: STAFF } }, async (req) => {
-    const v = await visitFor(req, parseInput(idParam, req.params).id, true);
+    const v = await visitFor(req, parseInput(idParam, req.params).id);
     const rules = deps.rulesFor(v.schoolId);
     const pupil = await pupilSummary(deps.db, v.schoolId, v.pupilMisId);
     const contacts = await pupilContacts(deps.db, v.schoolId, v.pupilMisId);
@@ -401,7 +416,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
   ) =>
     app.post<{ Params: { id: string } }>(`/api/visits/:id/${name}`, { config: { access } }, async (req) => {
       const { id: visitId } = parseInput(idParam, req.params);
-      await visitFor(req, visitId);
+      await visitFor(req, visitId, forWorkerOut[name]);
       const result = await run(userOf(req), visitId, parseInput(body, req.body));
       return { ok: true, ...answer?.(result) };
     });
@@ -595,7 +610,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     { config: { access: ['office', 'safeguarding'] } },
     async (req, reply) => {
       const { id: visitId } = parseInput(idParam, req.params);
-      await visitFor(req, visitId);
+      await visitFor(req, visitId, 'reveal-safe-word');
       const safeWord = await revealSafeWord(deps, userOf(req), visitId);
       return reply.header('cache-control', 'no-store').send({ safeWord });
     },
