@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildHttpApp } from '../../src/http/app.ts';
 import { WEBHOOK_READ_MAX_BYTES } from '../../src/http/fob-webhook.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
@@ -23,6 +23,8 @@ import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../he
  */
 const TOKEN = 'bl-push-token-0123456789abcdef0123456789';
 const NOW = new Date('2025-11-18T10:02:05Z');
+/** The server's clock: NOW, but where a test moves it (and puts it back after). */
+let clock = NOW;
 const schema = uniqueName('blpush');
 const prefix = uniqueName('blpush');
 let db: Db;
@@ -61,7 +63,7 @@ beforeAll(async () => {
     readiness: [],
     metrics: createMetrics([]),
     queues: [],
-    fobWebhooks: { config, ingest: { db, producer, prefix }, now: () => NOW, feedWriteEveryMs: 0 },
+    fobWebhooks: { config, ingest: { db, producer, prefix }, now: () => clock, feedWriteEveryMs: 0 },
   });
 });
 afterAll(async () => {
@@ -195,5 +197,34 @@ describe("Blackline's push, as published", () => {
 `,
       }),
     ).toThrow(/expected the Standard Webhooks secret/);
+  });
+});
+
+/**
+ * An alarm from a fob whose clock reset (its time more than 30 days off) is told from a new press
+ * by what the transport gives besides its time: with no delivery id (Blackline's push) the bytes
+ * alone — never the 2-minute window it happened to arrive in, which a resend 5 minutes later falls
+ * outside of. (A Standard Webhooks retry, by its webhook-id: fob-webhook.test.ts.)
+ */
+describe("Blackline's push of an alarm from a reset clock", () => {
+  afterEach(() => {
+    clock = NOW;
+  });
+
+  it('the same push (same bytes) of a reset-clock alert resent 5 min later is the same alarm', async () => {
+    const raw = blacklinePush(777, 'emergency_alert', {
+      device_id: 'BL-9',
+      date_created: '2000-01-01 00:00:00',
+    });
+    const before = (await alarms()).length;
+    const send = () => post(`/hooks/fob/alpha/blackline/${TOKEN}`, raw, 'application/json');
+    expect((await send()).statusCode).toBe(200);
+    clock = new Date(NOW.getTime() + 5 * 60_000);
+    expect((await send()).statusCode).toBe(200);
+    const { rows } = await db.query<{ id: string }>(
+      "SELECT a.id FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id WHERE e.vendor_event_id = '777'",
+    );
+    expect(rows).toHaveLength(1);
+    expect(await alarms()).toHaveLength(before + 1);
   });
 });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { signDevicePayload } from '../../connectors/fob/profiles/peoplesafe-style.ts';
 import { signStandardWebhook } from '../../src/core/standard-webhooks.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
@@ -25,6 +25,8 @@ const OLD_SECRET = `whsec_${Buffer.from('the-previous-secret-being-rotated').toS
 /** The Blackline feed's own: one secret per webhook address (a signature does not name its address). */
 const BL_SECRET = `whsec_${Buffer.from('the-blackline-feeds-own-secret!!').toString('base64')}`;
 const NOW = new Date('2025-11-18T10:02:05Z');
+/** The server's clock: NOW, but where a test moves it (and puts it back after). */
+let clock = NOW;
 const schema = uniqueName('webhook');
 const prefix = uniqueName('webhook');
 let db: Db;
@@ -119,7 +121,7 @@ beforeAll(async () => {
     readiness: [],
     metrics: createMetrics([]),
     queues: [],
-    fobWebhooks: { config, ingest: { db, producer, prefix }, now: () => NOW, feedWriteEveryMs: 0 },
+    fobWebhooks: { config, ingest: { db, producer, prefix }, now: () => clock, feedWriteEveryMs: 0 },
   });
 });
 afterAll(async () => {
@@ -567,5 +569,66 @@ describe('fob webhooks', () => {
       (r.json() as { alarmId: string }).alarmId,
     ]);
     expect(rows[0]!.raised_at.toISOString()).toBe(NOW.toISOString());
+  });
+});
+
+/**
+ * An alarm from a fob whose clock reset (its time more than 30 days off) is told from a new press
+ * by what the transport gives besides its time: over a webhook, the delivery id a sender's retry
+ * keeps (Standard Webhooks) — never the 2-minute window it happened to arrive in, which a retry
+ * 5 minutes later falls outside of. (Blackline's push, with no delivery id: blackline-push.test.ts.)
+ */
+describe('a webhook retry of an alarm from a reset clock', () => {
+  afterEach(() => {
+    clock = NOW;
+  });
+  /** The same delivery (same webhook-id, same body), signed afresh at the current clock — as a Standard Webhooks sender retries. */
+  const deliver = (raw: string, id: string) =>
+    post(undefined, { raw, id, ts: Math.floor(clock.getTime() / 1000) });
+
+  it('control: a merely late alarm (2 h behind) retried under the same webhook-id 5 min later is a duplicate', async () => {
+    const raw = JSON.stringify({
+      event_id: 'late-1',
+      device: { id: 'PS-0001' },
+      type: 'SOS',
+      occurred_at: '2025-11-18T08:00:00Z',
+    });
+    const before = await count('alarms');
+    expect((await deliver(raw, 'msg_late')).statusCode).toBe(202);
+    clock = new Date(NOW.getTime() + 5 * 60_000);
+    const retry = await deliver(raw, 'msg_late');
+    expect(retry.statusCode).toBe(200);
+    expect(await count('alarms')).toBe(before + 1);
+  });
+
+  it('a reset-clock SOS (dated 2000) retried under the same webhook-id 5 min later is the same alarm', async () => {
+    const raw = JSON.stringify({
+      event_id: 'reset-1',
+      device: { id: 'PS-0001' },
+      type: 'SOS',
+      occurred_at: '2000-01-01T00:00:00Z',
+    });
+    const before = await count('alarms');
+    const first = await deliver(raw, 'msg_reset');
+    expect(first.statusCode).toBe(202);
+    clock = new Date(NOW.getTime() + 5 * 60_000); // Standard Webhooks' (Svix) second retry: 5 minutes
+    const retry = await deliver(raw, 'msg_reset');
+    // What a redelivery should get (the docs: "200 for an exact redelivery (no second alarm)"):
+    expect(retry.statusCode).toBe(200);
+    expect(await count('alarms')).toBe(before + 1);
+  });
+
+  it('a new delivery (a new webhook-id) of the same reset-clock bytes is a new press: raised again', async () => {
+    const raw = JSON.stringify({
+      event_id: 'reset-2',
+      device: { id: 'PS-0001' },
+      type: 'SOS',
+      occurred_at: '2000-01-01T00:00:00Z',
+    });
+    const before = await count('alarms');
+    expect((await deliver(raw, 'msg_press_1')).statusCode).toBe(202);
+    clock = new Date(NOW.getTime() + 60_000);
+    expect((await deliver(raw, 'msg_press_2')).statusCode).toBe(202);
+    expect(await count('alarms')).toBe(before + 2);
   });
 });
