@@ -1,11 +1,7 @@
-import type { Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { escalate } from '../../jobs/escalate.ts';
-import { stepSendsSettled } from '../../jobs/notify.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { handleCallKeypress, handleCallStatus } from '../../src/alarms/call-answers.ts';
 import { handleDeliveryReport } from '../../src/alarms/delivery-fallback.ts';
 import { handleSmsReply } from '../../src/alarms/sms-replies.ts';
-import { visitRulesLookup } from '../../src/config/policy-packs.ts';
 import type { DoorstepConfig } from '../../src/config/schema.ts';
 import { alarmReach } from '../../src/config/school-of.ts';
 import { recipientKey } from '../../src/notify/http-channels.ts';
@@ -17,10 +13,9 @@ import { followUpDone, recordOutcome } from '../../src/visits/outcome.ts';
 import { assessRisk, requestVisit } from '../../src/visits/request.ts';
 import { resumeWatch } from '../../src/visits/resume-watch.ts';
 import { askForHelp, checkInVisit, returnVisit, runningLate } from '../../src/visits/while-out.ts';
-import { startFakeTwilio } from '../helpers/fake-twilio.ts';
-import { visitWorld, WATCH_RUN } from '../helpers/visit-world.ts';
-import { departTold, visitSchoolsConfig } from '../helpers/visits.ts';
-import { addUser, buildWebApp, sessionFor } from '../helpers/web.ts';
+import { LIME_HEAD, removedSchoolWorld } from '../helpers/removed-school-world.ts';
+import { departTold } from '../helpers/visits.ts';
+import { addUser } from '../helpers/web.ts';
 
 /**
  * An alarm open at Hampton, then Hampton taken out of the config: its messages go out through the
@@ -34,45 +29,11 @@ import { addUser, buildWebApp, sessionFor } from '../helpers/web.ts';
  * keeps whose channels sent it). Lime's office acts for a worker out on a Hampton visit.
  */
 let now = new Date('2026-11-23T10:00:00Z');
-const w = visitWorld('orphan_answers', () => now);
-const texts: { to: string; body: string; sid: string }[] = [];
-let twilio: Server;
-let lead: User;
-let partner: User;
+const w = removedSchoolWorld('orphan_answers', () => now);
 let limeAndThames: User;
 let visitId = '';
-let sent = 0;
-const LIME_HEAD = '+447700900501';
 const LIME_AND_THAMES = '+447700900504';
 
-/** Every school texts its own on-call leaders on an SOS: Lime Hills' and Hampton's are different people. */
-function withSms(url: string): DoorstepConfig {
-  const base = visitSchoolsConfig(
-    `    channels:
-      sms: { baseUrl: "${url}", accountSid: AC1, authToken: "\${SMS_TOKEN}", from: "+447700900999" }
-    escalation:
-      sos:
-        levels:
-          - { afterMinutes: 0, notify: [board, sms:on-call-leaders] }
-`,
-    { SMS_TOKEN: 'tok' },
-  );
-  const phone = { lime: LIME_HEAD, hampton: '+447700900503' } as Record<string, string>;
-  return {
-    ...base,
-    schools: base.schools.map((s) =>
-      phone[s.id]
-        ? { ...s, contacts: { ...s.contacts, 'on-call-leaders': [{ name: 'Head', phone: phone[s.id] }] } }
-        : s,
-    ),
-  };
-}
-
-/** The config after the restart: Hampton gone. */
-const without = (): DoorstepConfig => ({
-  ...w.config,
-  schools: w.config.schools.filter((s) => s.id !== 'hampton'),
-});
 const school = (config: DoorstepConfig, id: string) => config.schools.find((s) => s.id === id)!;
 const statusOf = async (id: string) =>
   (await w.db.query<{ status: string }>('SELECT status FROM alarms WHERE id = $1', [id])).rows[0]!.status;
@@ -80,58 +41,37 @@ const statusOf = async (id: string) =>
 /** "I need help" on the Hampton visit, pressed a minute after the last press (each its own alarm). */
 async function help(): Promise<string> {
   now = new Date(now.getTime() + 60_000);
-  return askForHelp(w.vdeps, lead, visitId, null);
+  return askForHelp(w.vdeps, w.lead, visitId, null);
 }
 
 /** "I need help" on the Hampton visit, its first level run with Hampton gone: the alarm and its text. */
 async function orphanedAlarm(): Promise<{ alarmId: string; code: string; sid: string }> {
   const alarmId = await help();
-  texts.length = 0;
-  await escalate({ alarmId, step: 0 }, { ...WATCH_RUN, name: 'escalate' }, { ...w.jdeps, config: without() });
-  await stepSendsSettled(30_000);
-  expect(texts.map((t) => t.to)).toEqual([LIME_HEAD]);
-  const code = /Reply 1 (\d{4})/.exec(texts[0]!.body)?.[1];
-  if (!code) throw new Error(`expected a code in ${texts[0]!.body}`);
-  return { alarmId, code, sid: texts[0]!.sid };
+  await w.firstLevelWithout(alarmId);
+  expect(w.texts.map((t) => t.to)).toEqual([LIME_HEAD]);
+  const code = /Reply 1 (\d{4})/.exec(w.texts[0]!.body)?.[1];
+  if (!code) throw new Error(`expected a code in ${w.texts[0]!.body}`);
+  return { alarmId, code, sid: w.texts[0]!.sid };
 }
 
 beforeAll(async () => {
-  const fake = await startFakeTwilio({
-    token: 'tok',
-    handle: ({ to, form }, answer) => {
-      sent++;
-      const sid = `SM${String(sent).padStart(32, '0')}`;
-      texts.push({ to, body: form.get('Body') ?? '', sid });
-      answer(201, { sid });
-    },
-  });
-  twilio = fake.server;
-  w.config = withSms(fake.url);
-  w.vdeps = { ...w.vdeps, config: w.config, rulesFor: visitRulesLookup(w.config) };
-  w.jdeps = { ...w.jdeps, config: w.config };
-  lead = await addUser(w.db, 'lead', ['visiting-staff'], { phone: '+447700900111', displayName: 'Sam Lead' });
-  partner = await addUser(w.db, 'partner', ['visiting-staff'], { phone: '+447700900222' });
   await addUser(w.db, 'lime-head', ['office'], { phone: LIME_HEAD, schools: ['lime'] });
   limeAndThames = await addUser(w.db, 'lime-thames-office', ['office'], {
     phone: LIME_AND_THAMES,
     schools: ['lime', 'thames'],
   });
-  visitId = await requestVisit(w.vdeps, lead, { schoolId: 'hampton', pupilMisId: 'P1', reason: 'welfare' });
-  await departTold(w.vdeps, lead, visitId, {
+  visitId = await requestVisit(w.vdeps, w.lead, { schoolId: 'hampton', pupilMisId: 'P1', reason: 'welfare' });
+  await departTold(w.vdeps, w.lead, visitId, {
     expectedReturnAt: new Date('2026-11-23T12:00:00Z'),
-    partnerUserId: partner.id,
+    partnerUserId: w.partner.id,
     risksRead: true,
   });
-});
-afterAll(() => {
-  twilio.closeAllConnections();
-  twilio.close();
 });
 
 describe('the answers to an orphaned alarm’s messages, on the orphansTo school’s routes', () => {
   it('an SMS reply "1 <code>" to Lime’s number takes it; to another school’s number the code is none of theirs', async () => {
     const { alarmId, code } = await orphanedAlarm();
-    const config = without();
+    const config = w.without();
     // Thames is not the orphansTo school: its replies find its own alarms only, exactly as before.
     const atThames = await handleSmsReply(
       { db: w.db, config },
@@ -155,7 +95,7 @@ describe('the answers to an orphaned alarm’s messages, on the orphansTo school
 
   it('the provider’s report that its text was undelivered, on Lime’s status route, is found and moves the ladder on', async () => {
     const { alarmId, sid } = await orphanedAlarm();
-    const config = without();
+    const config = w.without();
     // Not on Thames' route (nothing is marked there).
     expect(
       await recordDeliveryReport(w.db, {
@@ -178,7 +118,7 @@ describe('the answers to an orphaned alarm’s messages, on the orphansTo school
 
   it('a keypress on a call Lime placed for it takes it, and the call’s status is found (answered and taken)', async () => {
     const alarmId = await help();
-    const config = without();
+    const config = w.without();
     // A ladder call to Lime's head, placed through Lime's channel (as `deliver` does for it).
     const { rows } = await w.db.query<{ id: string }>(
       `INSERT INTO notifications (alarm_id, step, target, status) VALUES ($1, 0, 'call:on-call-leaders', 'sent') RETURNING id::text`,
@@ -223,29 +163,14 @@ describe('the answers to an orphaned alarm’s messages, on the orphansTo school
 describe('the orphaned alarm on the boards', () => {
   it('Lime’s board shows it with the pupil by initials (address kept); Thames’ board, of a person who may see Lime, counts it as Lime’s', async () => {
     const alarmId = await help();
-    const config = without();
-    const app = await buildWebApp(config, w.db, {
-      prefix: w.prefix,
-      producer: w.producer,
-      publisher: w.conn,
-      now: () => now,
-    });
+    const app = await w.appWithout();
     try {
-      const s = await sessionFor(w.db, limeAndThames);
-      const lime = await app.inject({
-        method: 'GET',
-        url: '/api/board?school=lime',
-        headers: { cookie: s.cookie },
-      });
+      const lime = await w.as(app, limeAndThames, 'GET', '/api/board?school=lime');
       const card = (
         lime.json() as { alarms: { id: string; pupilName: string | null; visitAddress: string | null }[] }
       ).alarms.find((a) => a.id === alarmId);
       expect(card).toMatchObject({ pupilName: 'A.O.', visitAddress: expect.stringContaining('Rosebank') });
-      const thames = await app.inject({
-        method: 'GET',
-        url: '/api/board?school=thames',
-        headers: { cookie: s.cookie },
-      });
+      const thames = await w.as(app, limeAndThames, 'GET', '/api/board?school=thames');
       const elsewhere = (thames.json() as { elsewhere: { schoolId: string; alarmIds: string[] }[] })
         .elsewhere;
       expect(elsewhere).toContainEqual(
@@ -260,9 +185,8 @@ describe('the orphaned alarm on the boards', () => {
 describe('"I am still out" at a school no longer configured', () => {
   it('after the partner said back safe, the lead is watched again (never a 404), with no notice of the missing school', async () => {
     now = new Date('2026-11-23T11:00:00Z');
-    const config = without();
-    const vdeps = { ...w.vdeps, config, rulesFor: visitRulesLookup(config) };
-    await returnVisit(vdeps, partner, visitId);
+    const vdeps = w.vdepsWithout();
+    await returnVisit(vdeps, w.partner, visitId);
     // The lead, still at the door, is texted so (as at any school), through Lime's channel with
     // Lime's number to call; Hampton's own records copy of the return is not sent.
     const { rows: told } = await w.db.query<{
@@ -286,7 +210,7 @@ describe('"I am still out" at a school no longer configured', () => {
         ])
       ).rows[0]!.n;
     const before = await notices();
-    const r = await resumeWatch(vdeps, lead, visitId, new Date('2026-11-23T12:00:00Z'));
+    const r = await resumeWatch(vdeps, w.lead, visitId, new Date('2026-11-23T12:00:00Z'));
     expect(r).toMatchObject({ expectedReturnAt: new Date('2026-11-23T12:00:00Z'), overdueNow: false });
     const { rows } = await w.db.query<{ returned_at: Date | null }>(
       'SELECT returned_at FROM visits WHERE id = $1',
@@ -404,15 +328,14 @@ describe('the orphansTo office acting for a worker out on a visit of a school no
   let limeOffice: User;
   let thamesOffice: User;
   let hamptonOffice: User;
-  const config = () => without();
-  const vdeps = () => ({ ...w.vdeps, config: config(), rulesFor: visitRulesLookup(config()) });
+  const vdeps = () => w.vdepsWithout();
 
   beforeAll(async () => {
     now = new Date('2026-11-23T11:30:00Z');
-    v3 = await requestVisit(w.vdeps, lead, { schoolId: 'hampton', pupilMisId: 'P1', reason: 'welfare' });
-    await departTold(w.vdeps, lead, v3, {
+    v3 = await requestVisit(w.vdeps, w.lead, { schoolId: 'hampton', pupilMisId: 'P1', reason: 'welfare' });
+    await departTold(w.vdeps, w.lead, v3, {
       expectedReturnAt: new Date('2026-11-23T12:30:00Z'),
-      partnerUserId: partner.id,
+      partnerUserId: w.partner.id,
       risksRead: true,
     });
     limeOffice = await addUser(w.db, 'lime-office', ['office'], { schools: ['lime'] });
@@ -446,24 +369,10 @@ describe('the orphansTo office acting for a worker out on a visit of a school no
   });
 
   it('over HTTP: Lime’s office takes the steps, not the page (the pupil is Hampton’s); Thames’ finds no visit', async () => {
-    const app = await buildWebApp(config(), w.db, {
-      prefix: w.prefix,
-      producer: w.producer,
-      publisher: w.conn,
-      now: () => now,
-    });
+    const app = await w.appWithout();
     try {
-      const as = async (u: User, method: 'GET' | 'POST', url: string) => {
-        const s = await sessionFor(w.db, u);
-        return (
-          await app.inject({
-            method,
-            url,
-            headers: { cookie: s.cookie, 'x-csrf-token': s.csrf },
-            ...(method === 'POST' ? { payload: {} } : {}),
-          })
-        ).statusCode;
-      };
+      const as = async (u: User, method: 'GET' | 'POST', url: string) =>
+        (await w.as(app, u, method, url)).statusCode;
       expect(await as(thamesOffice, 'POST', `/api/visits/${v3}/check-in`)).toBe(404);
       expect(await as(limeOffice, 'POST', `/api/visits/${v3}/check-in`)).toBe(200);
       expect(await as(limeOffice, 'GET', `/api/visits/${v3}`)).toBe(404);
@@ -479,7 +388,7 @@ describe('the orphansTo school acts only for the worker out, never the missing s
   let requested = '';
   let limeSafeguarding: User;
   let limeOffice2: User;
-  const vdeps = () => ({ ...w.vdeps, config: without(), rulesFor: visitRulesLookup(without()) });
+  const vdeps = () => w.vdepsWithout();
   const refused = (p: Promise<unknown>) =>
     p.then(
       () => 'ok',
@@ -491,25 +400,25 @@ describe('the orphansTo school acts only for the worker out, never the missing s
     limeSafeguarding = await addUser(w.db, 'lime-sg', ['safeguarding'], { schools: ['lime'] });
     limeOffice2 = await addUser(w.db, 'lime-office-2', ['office'], { schools: ['lime'] });
     // A child-not-seen visit, back and its outcome recorded while Hampton was configured: nobody out.
-    returned = await requestVisit(w.vdeps, lead, {
+    returned = await requestVisit(w.vdeps, w.lead, {
       schoolId: 'hampton',
       pupilMisId: 'P1',
       reason: 'welfare',
     });
-    await departTold(w.vdeps, lead, returned, {
+    await departTold(w.vdeps, w.lead, returned, {
       expectedReturnAt: new Date('2026-11-23T15:00:00Z'),
-      partnerUserId: partner.id,
+      partnerUserId: w.partner.id,
       risksRead: true,
     });
-    await returnVisit(w.vdeps, lead, returned);
-    await recordOutcome(w.vdeps, lead, returned, {
+    await returnVisit(w.vdeps, w.lead, returned);
+    await recordOutcome(w.vdeps, w.lead, returned, {
       childSeen: false,
       noOneHome: true,
       agreements: [],
       concerns: [],
       followUp: [],
     });
-    requested = await requestVisit(w.vdeps, lead, {
+    requested = await requestVisit(w.vdeps, w.lead, {
       schoolId: 'hampton',
       pupilMisId: 'P1',
       reason: 'welfare',
@@ -532,34 +441,21 @@ describe('the orphansTo school acts only for the worker out, never the missing s
   });
 
   it('over HTTP the gate says as the lifecycle: Lime finds no such step’s visit, yet may ask the safe word of one out', async () => {
-    const out = await requestVisit(w.vdeps, lead, {
+    const out = await requestVisit(w.vdeps, w.lead, {
       schoolId: 'hampton',
       pupilMisId: 'P1',
       reason: 'welfare',
     });
-    await departTold(w.vdeps, lead, out, {
+    await departTold(w.vdeps, w.lead, out, {
       expectedReturnAt: new Date('2026-11-23T15:30:00Z'),
-      partnerUserId: partner.id,
+      partnerUserId: w.partner.id,
       risksRead: true,
       safeWord: 'bluebell',
     });
-    const app = await buildWebApp(without(), w.db, {
-      prefix: w.prefix,
-      producer: w.producer,
-      publisher: w.conn,
-      now: () => now,
-    });
+    const app = await w.appWithout();
     try {
-      const post = async (u: User, url: string, payload: object) => {
-        const s = await sessionFor(w.db, u);
-        const r = await app.inject({
-          method: 'POST',
-          url,
-          headers: { cookie: s.cookie, 'x-csrf-token': s.csrf },
-          payload,
-        });
-        return r.statusCode;
-      };
+      const post = async (u: User, url: string, payload: object) =>
+        (await w.as(app, u, 'POST', url, payload)).statusCode;
       expect(
         await post(limeSafeguarding, `/api/visits/${returned}/follow-up-done`, { note: 'closed by Lime' }),
       ).toBe(404);
@@ -595,7 +491,7 @@ describe('the orphansTo school’s id renamed while an orphaned alarm it texted 
     // Lime's id renamed lime-hills (still the first school, so orphansTo); Hampton still gone.
     const renamed: DoorstepConfig = {
       ...w.config,
-      schools: without().schools.map((s) => (s.id === 'lime' ? { ...s, id: 'lime-hills' } : s)),
+      schools: w.without().schools.map((s) => (s.id === 'lime' ? { ...s, id: 'lime-hills' } : s)),
     };
     const found = (await alarmsTextedAbout(w.db, alarmReach(renamed, 'lime-hills'), new Date(0))).map(
       (a) => a.id,

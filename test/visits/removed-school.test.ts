@@ -1,17 +1,12 @@
-import type { Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { escalate } from '../../jobs/escalate.ts';
-import { stepSendsSettled } from '../../jobs/notify.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { watchVisits } from '../../jobs/watch-visits.ts';
-import { visitRulesLookup } from '../../src/config/policy-packs.ts';
-import type { DoorstepConfig } from '../../src/config/schema.ts';
 import type { User } from '../../src/store/users.ts';
 import { requestVisit } from '../../src/visits/request.ts';
 import { askForHelp, returnVisit } from '../../src/visits/while-out.ts';
-import { startFakeTwilio } from '../helpers/fake-twilio.ts';
-import { visitWorld, WATCH_RUN } from '../helpers/visit-world.ts';
-import { departTold, visitSchoolsConfig } from '../helpers/visits.ts';
-import { addUser, buildWebApp, sessionFor } from '../helpers/web.ts';
+import { removedSchoolWorld } from '../helpers/removed-school-world.ts';
+import { WATCH_RUN } from '../helpers/visit-world.ts';
+import { departTold } from '../helpers/visits.ts';
+import { addUser } from '../helpers/web.ts';
 
 /**
  * A worker out on a Hampton visit, or a Hampton alarm open; Hampton then taken out of the config (or
@@ -23,71 +18,22 @@ import { addUser, buildWebApp, sessionFor } from '../helpers/web.ts';
  */
 const WORDS = 'hampton, a school no longer in the configuration';
 let now = new Date('2026-11-23T10:00:00Z');
-const w = visitWorld('removed_school', () => now);
-const texts: { to: string; body: string }[] = [];
-let twilio: Server;
-let lead: User;
-let partner: User;
+const w = removedSchoolWorld('removed_school', () => now);
 let limeOffice: User;
 let thamesOffice: User;
 
-/** Every school texts its own on-call leaders on an SOS: Lime Hills' and Hampton's are different people. */
-function withSms(url: string): DoorstepConfig {
-  const base = visitSchoolsConfig(
-    `    channels:
-      sms: { baseUrl: "${url}", accountSid: AC1, authToken: "\${SMS_TOKEN}", from: "+447700900999" }
-    escalation:
-      sos:
-        levels:
-          - { afterMinutes: 0, notify: [board, sms:on-call-leaders] }
-`,
-    { SMS_TOKEN: 'tok' },
-  );
-  const phone = { lime: '+447700900501', hampton: '+447700900503' } as Record<string, string>;
-  return {
-    ...base,
-    schools: base.schools.map((s) =>
-      phone[s.id]
-        ? { ...s, contacts: { ...s.contacts, 'on-call-leaders': [{ name: 'Head', phone: phone[s.id] }] } }
-        : s,
-    ),
-  };
-}
-
-/** The config after the restart: Hampton gone. */
-const without = (): DoorstepConfig => ({
-  ...w.config,
-  schools: w.config.schools.filter((s) => s.id !== 'hampton'),
-});
-
-const ESCALATE_RUN = { ...WATCH_RUN, name: 'escalate' };
-
 beforeAll(async () => {
-  const fake = await startFakeTwilio({
-    token: 'tok',
-    handle: ({ to, form }, answer) => {
-      texts.push({ to, body: form.get('Body') ?? '' });
-      answer(201, { sid: `SM${String(texts.length).padStart(32, '0')}` });
-    },
-  });
-  twilio = fake.server;
-  // The world as it ran before the restart: every school configured, each with its SMS.
-  w.config = withSms(fake.url);
-  w.vdeps = { ...w.vdeps, config: w.config, rulesFor: visitRulesLookup(w.config) };
-  w.jdeps = { ...w.jdeps, config: w.config };
-  lead = await addUser(w.db, 'lead', ['visiting-staff'], { phone: '+447700900111', displayName: 'Sam Lead' });
-  partner = await addUser(w.db, 'partner', ['visiting-staff'], { phone: '+447700900222' });
   limeOffice = await addUser(w.db, 'lime-office', ['office'], { schools: ['lime'] });
   thamesOffice = await addUser(w.db, 'thames-office', ['office'], { schools: ['thames'] });
 });
-afterAll(() => {
-  twilio.closeAllConnections();
-  twilio.close();
-});
 
 async function outAtHampton(expectedReturnAt: Date): Promise<string> {
-  const id = await requestVisit(w.vdeps, lead, { schoolId: 'hampton', pupilMisId: 'P1', reason: 'welfare' });
-  await departTold(w.vdeps, lead, id, { expectedReturnAt, partnerUserId: partner.id, risksRead: true });
+  const id = await requestVisit(w.vdeps, w.lead, {
+    schoolId: 'hampton',
+    pupilMisId: 'P1',
+    reason: 'welfare',
+  });
+  await departTold(w.vdeps, w.lead, id, { expectedReturnAt, partnerUserId: w.partner.id, risksRead: true });
   return id;
 }
 
@@ -114,21 +60,10 @@ describe('a worker out at a school taken out of the config', () => {
   it('"I need help" from the phone is raised and stored (2xx), on the orphansTo school\'s ladder, saying so', async () => {
     now = new Date('2026-11-23T10:00:00Z');
     const id = await outAtHampton(new Date('2026-11-23T12:00:00Z'));
-    const app = await buildWebApp(without(), w.db, {
-      prefix: w.prefix,
-      producer: w.producer,
-      publisher: w.conn,
-      now: () => now,
-    });
+    const app = await w.appWithout();
     try {
       now = new Date('2026-11-23T10:30:00Z');
-      const s = await sessionFor(w.db, lead);
-      const r = await app.inject({
-        method: 'POST',
-        url: `/api/visits/${id}/help`,
-        headers: { cookie: s.cookie, 'x-csrf-token': s.csrf },
-        payload: {},
-      });
+      const r = await w.as(app, w.lead, 'POST', `/api/visits/${id}/help`);
       expect(r.statusCode).toBeLessThan(300);
       const alarms = await alarmOf(id);
       expect(alarms).toHaveLength(1);
@@ -142,19 +77,18 @@ describe('a worker out at a school taken out of the config', () => {
   });
 
   it('askForHelp and back safe, called directly with the restarted config: raised, then the visit closed', async () => {
-    const config = without();
-    const vdeps = { ...w.vdeps, config, rulesFor: visitRulesLookup(config) };
+    const vdeps = w.vdepsWithout();
     now = new Date('2026-11-23T11:00:00Z');
     const id = (
       await w.db.query<{ id: string }>(
         `SELECT id::text FROM visits WHERE school_id = 'hampton' AND returned_at IS NULL ORDER BY id LIMIT 1`,
       )
     ).rows[0]!.id;
-    const help = await askForHelp(vdeps, lead, id, null).then(
+    const help = await askForHelp(vdeps, w.lead, id, null).then(
       (a) => `raised ${a}`,
       (e: Error & { code?: string }) => `${e.code}: ${e.message}`,
     );
-    const back = await returnVisit(vdeps, lead, id).then(
+    const back = await returnVisit(vdeps, w.lead, id).then(
       () => 'back safe',
       (e: Error & { code?: string }) => `${e.code}: ${e.message}`,
     );
@@ -169,14 +103,11 @@ describe('a worker out at a school taken out of the config', () => {
     now = new Date('2026-11-23T12:00:00Z');
     const id = await outAtHampton(new Date('2026-11-23T14:00:00Z'));
     // Raised while Hampton was still configured: Hampton's SOS ladder copied onto it.
-    const alarmId = await askForHelp(w.vdeps, lead, id, null);
+    const alarmId = await askForHelp(w.vdeps, w.lead, id, null);
     // The restart without Hampton; then its first step.
-    const config = without();
-    texts.length = 0;
-    await escalate({ alarmId, step: 0 }, ESCALATE_RUN, { ...w.jdeps, config });
-    await stepSendsSettled(30_000);
-    expect(texts.map((t) => t.to)).toEqual(['+447700900501']);
-    expect(texts[0]!.body).toContain(`at ${WORDS}`);
+    await w.firstLevelWithout(alarmId);
+    expect(w.texts.map((t) => t.to)).toEqual(['+447700900501']);
+    expect(w.texts[0]!.body).toContain(`at ${WORDS}`);
     const n = await w.db.query<{ target: string; status: string }>(
       `SELECT target, status FROM notifications WHERE alarm_id = $1 AND target <> 'board'`,
       [alarmId],
@@ -185,13 +116,7 @@ describe('a worker out at a school taken out of the config', () => {
   });
 
   it("the orphansTo school's board shows it, saying so, and its office takes it; another school's does not", async () => {
-    const config = without();
-    const app = await buildWebApp(config, w.db, {
-      prefix: w.prefix,
-      producer: w.producer,
-      publisher: w.conn,
-      now: () => now,
-    });
+    const app = await w.appWithout();
     try {
       const open = (
         await w.db.query<{ id: string }>(
@@ -199,34 +124,18 @@ describe('a worker out at a school taken out of the config', () => {
         )
       ).rows.map((r) => r.id);
       expect(open.length).toBeGreaterThan(0);
-      const lime = await sessionFor(w.db, limeOffice);
-      const board = await app.inject({
-        method: 'GET',
-        url: '/api/board?school=lime',
-        headers: { cookie: lime.cookie },
-      });
+      const board = await w.as(app, limeOffice, 'GET', '/api/board?school=lime');
       expect(board.statusCode).toBe(200);
       const cards = (board.json() as { alarms: { id: string; noLongerConfigured: string | null }[] }).alarms;
       expect(cards.filter((c) => open.includes(c.id))).toEqual(
         open.map((id) => expect.objectContaining({ id, noLongerConfigured: WORDS })),
       );
-      const thames = await sessionFor(w.db, thamesOffice);
-      const other = await app.inject({
-        method: 'GET',
-        url: '/api/board?school=thames',
-        headers: { cookie: thames.cookie },
-      });
+      const other = await w.as(app, thamesOffice, 'GET', '/api/board?school=thames');
       expect((other.json() as { alarms: { id: string }[] }).alarms.map((a) => a.id)).not.toContain(open[0]);
       // Thames' office cannot take it; Lime Hills' can.
-      const ack = (s: { cookie: string; csrf: string }) =>
-        app.inject({
-          method: 'POST',
-          url: `/api/alarms/${open[0]}/acknowledge`,
-          headers: { cookie: s.cookie, 'x-csrf-token': s.csrf },
-          payload: {},
-        });
-      expect((await ack(thames)).statusCode).toBe(404);
-      const taken = await ack(lime);
+      const ack = (u: User) => w.as(app, u, 'POST', `/api/alarms/${open[0]}/acknowledge`);
+      expect((await ack(thamesOffice)).statusCode).toBe(404);
+      const taken = await ack(limeOffice);
       expect(taken.statusCode).toBe(200);
       expect(taken.json()).toEqual({ outcome: 'acknowledged' });
     } finally {
@@ -237,9 +146,8 @@ describe('a worker out at a school taken out of the config', () => {
   it("the visit watcher watches the worker by the orphansTo school's rules: overdue is raised, saying so", async () => {
     now = new Date('2026-11-23T13:00:00Z');
     const id = await outAtHampton(new Date('2026-11-23T13:30:00Z'));
-    const config = without();
     now = new Date('2026-11-23T15:00:00Z');
-    await watchVisits({ reason: 'manual' }, WATCH_RUN, { ...w.jdeps, config });
+    await watchVisits({ reason: 'manual' }, WATCH_RUN, { ...w.jdeps, config: w.without() });
     const overdue = (await alarmOf(id)).filter((a) => a.type === 'overdue_visit');
     expect(overdue).toHaveLength(1);
     expect(overdue[0]!.school_id).toBe('hampton');
