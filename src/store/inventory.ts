@@ -281,7 +281,7 @@ export const INVENTORY: readonly TableEntry[] = [
     table: 'visits',
     what: 'a home visit, from request to outcome',
     personal:
-      'pupil id, address, appointment time, risk notes and level, staff on it, their phone, vehicle (and their confirmation that its insurance is up to date), safe word, that the parent/carer said they were running late (when, and who recorded it), the outcome (who was seen, concerns, agreements and any found not kept), the visit it follows up',
+      'pupil id, address, appointment time, risk notes and level, staff on it, their phone, vehicle (and their confirmation that its insurance is up to date), the fobs registered to them when they left, safe word, that the parent/carer said they were running late (when, and who recorded it), the outcome (who was seen, concerns, agreements and any found not kept), the visit it follows up',
     why: 'the register that keeps a worker out watched; the outcome goes to CPOMS',
     retention:
       '`visitDays` after it ends (never while out, nor in the 12 hours after its back safe, which can still be undone then, nor while a child not seen awaits follow-up)',

@@ -367,7 +367,7 @@ export async function keepIncidentAlarms(tx: Queryable, visitIds: string, p: unk
  * The fob events of the pupil's visits while the workers were out (SQL over `$1` school, `$2` MIS id):
  * every event received from when a visit departed until it was back safe (or until now, were it not
  * back) from the fob it left with (`fob_device_id`, the lead's), another device registered to the lead
- * when it left (`fob_device_ids`), or from a device the registry gives
+ * or the partner when it left (`fob_device_ids`, `partner_fob_device_ids`), or from a device the registry gives
  * the lead's or the partner's staff id — as the watcher ties their alarms and check-ins to the visit.
  * Never an event an alarm or check-in of another pupil's visit holds (a round of visits whose back
  * safe was recorded at its end: the erased visit's window covers the next family's, and that
@@ -376,6 +376,7 @@ export async function keepIncidentAlarms(tx: Queryable, visitIds: string, p: unk
 const VISIT_FOB_EVENTS = `SELECT e.id FROM visits v JOIN fob_events e ON e.school_id = v.school_id
     AND e.received_at >= v.departed_at AND e.received_at <= coalesce(v.returned_at, now())
     AND (e.device_id = v.fob_device_id OR e.device_id = ANY(v.fob_device_ids)
+         OR e.device_id = ANY(v.partner_fob_device_ids)
          OR e.staff_id IN (SELECT u.staff_id FROM users u WHERE u.id IN (v.lead_user_id, v.partner_user_id)))
   WHERE v.school_id = $1 AND v.pupil_mis_id = $2 AND v.departed_at IS NOT NULL
     AND NOT EXISTS (SELECT 1 FROM alarms a JOIN visits o ON o.id = a.visit_id

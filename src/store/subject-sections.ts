@@ -13,13 +13,21 @@ export type SubjectKind = 'pupil' | 'staff';
  * (UK GDPR Art. 15(4); DPA 2018 Sch. 2 Part 3 para 16), each withheld value marked and the export
  * saying which columns were withheld and why.
  */
+export interface GivenWhere {
+  columns: readonly string[];
+  when: string;
+}
+
 export interface View {
   /** Columns withheld as other people's data. */
   withhold?: readonly string[];
   /** The only columns given (what identifies the record, what the person did); every other one is withheld. */
   give?: readonly string[];
-  /** Columns given only on rows where `when` (SQL over the row, same parameters, compared as text) holds; withheld elsewhere. */
-  givenWhere?: { columns: readonly string[]; when: string };
+  /**
+   * Columns given only on rows where `when` (SQL over the row, same parameters, compared as text)
+   * holds; withheld elsewhere. Several: each its own columns and condition.
+   */
+  givenWhere?: GivenWhere | readonly GivenWhere[];
 }
 
 /**
@@ -210,6 +218,7 @@ export const SECTIONS: readonly Section[] = [
         'vehicle',
         'fob_device_id',
         'fob_device_ids',
+        'partner_fob_device_ids',
         'risk_notes',
         'risk_reason',
         'risk_assessed_flags',
@@ -217,11 +226,14 @@ export const SECTIONS: readonly Section[] = [
     },
     staffView: {
       give: VISIT_REFERENCE,
-      // The phone, vehicle and fobs recorded for the visit are the lead worker's.
-      givenWhere: {
-        columns: ['worker_phone', 'vehicle', 'fob_device_id', 'fob_device_ids'],
-        when: 'lead_user_id::text = $2',
-      },
+      // The phone, vehicle and fobs recorded for the visit are the lead worker's; the partner's fobs theirs.
+      givenWhere: [
+        {
+          columns: ['worker_phone', 'vehicle', 'fob_device_id', 'fob_device_ids'],
+          when: 'lead_user_id::text = $2',
+        },
+        { columns: ['partner_fob_device_ids'], when: 'partner_user_id::text = $2' },
+      ],
     },
   },
   {

@@ -1,6 +1,6 @@
 import { appendAudit } from './audit.ts';
 import type { Db, Queryable } from './db.ts';
-import { SECTIONS, type Section, type SubjectKind, type View } from './subject-sections.ts';
+import { type GivenWhere, SECTIONS, type Section, type SubjectKind, type View } from './subject-sections.ts';
 
 /**
  * Subject access, rectification and erasure. Every table that holds a person's id has a selector
@@ -122,17 +122,22 @@ function where(section: Section, s: ResolvedSubject): string | undefined {
   return `${used} AND (${sel})`;
 }
 
-/** Whether `column` of a row is withheld, and why; `given` is the view's `givenWhere` for the row. */
+/** A view's `givenWhere`, as a list. */
+const givenWheres = (view: View | undefined): readonly GivenWhere[] =>
+  view?.givenWhere === undefined ? [] : 'when' in view.givenWhere ? [view.givenWhere] : view.givenWhere;
+
+/** Whether `column` of a row is withheld, and why; `given` is each of the view's `givenWhere` for the row. */
 function withheldAs(
   section: Section,
   view: View | undefined,
   column: string,
-  given: boolean,
+  given: readonly boolean[],
 ): WithheldAs | undefined {
   if (section.withhold?.includes(column)) return 'secret';
   if (!view) return undefined;
   if (view.withhold?.includes(column)) return 'third-party';
-  if (view.givenWhere?.columns.includes(column)) return given ? undefined : 'third-party';
+  const where = givenWheres(view).findIndex((g) => g.columns.includes(column));
+  if (where >= 0) return given[where] ? undefined : 'third-party';
   if (view.give && !view.give.includes(column)) return 'third-party';
   return undefined;
 }
@@ -149,7 +154,9 @@ export async function exportSubject(db: Queryable, s: ResolvedSubject, now: Date
     const w = where(section, s);
     if (!w) continue;
     const view = s.kind === 'pupil' ? section.pupilView : section.staffView;
-    const given = view?.givenWhere ? `, (${view.givenWhere.when}) AS "__given"` : '';
+    const given = givenWheres(view)
+      .map((g, i) => `, (${g.when}) AS "__given${i}"`)
+      .join('');
     const select =
       section.table === 'audit_entries'
         ? `SELECT e.*, d.before, d.after${given} FROM audit_entries e LEFT JOIN audit_details d ON d.audit_id = e.id
@@ -166,8 +173,11 @@ export async function exportSubject(db: Queryable, s: ResolvedSubject, now: Date
         })
       : all;
     for (const r of rows) {
-      const own = r.__given === true;
-      delete r.__given;
+      const own = givenWheres(view).map((_, i) => {
+        const yes = r[`__given${i}`] === true;
+        delete r[`__given${i}`];
+        return yes;
+      });
       for (const c of Object.keys(r)) {
         const as = withheldAs(section, view, c, own);
         if (!as || r[c] === null || r[c] === undefined) continue;

@@ -154,6 +154,8 @@ export interface DepartureRow {
   fobDeviceId: string | null;
   /** Every device registered to the lead when they left but those other visits out held (fobDeviceId the first). */
   fobDeviceIds?: readonly string[];
+  /** Every device registered to the partner when they left but those other visits out held. */
+  partnerFobDeviceIds?: readonly string[];
 }
 
 /** Leaving school: who went, until when, how to reach them. */
@@ -161,7 +163,8 @@ export async function markDeparted(tx: Queryable, visitId: string, d: DepartureR
   await tx.query(
     `UPDATE visits SET status = 'departed', lead_user_id = $2, partner_user_id = $3, departed_at = $4,
        expected_return_at = $5, check_in_minutes = $6, safe_word = $7, worker_phone = $8, vehicle = $9,
-       fob_device_id = $10, estimated_arrival_at = $11, fob_device_ids = $12::text[], updated_at = now()
+       fob_device_id = $10, estimated_arrival_at = $11, fob_device_ids = $12::text[],
+       partner_fob_device_ids = $13::text[], updated_at = now()
      WHERE id = $1`,
     [
       visitId,
@@ -176,6 +179,7 @@ export async function markDeparted(tx: Queryable, visitId: string, d: DepartureR
       d.fobDeviceId,
       d.estimatedArrivalAt,
       [...(d.fobDeviceIds ?? [])],
+      [...(d.partnerFobDeviceIds ?? [])],
     ],
   );
 }

@@ -89,8 +89,11 @@ export async function staffCompetence(db: Queryable, userIds: readonly string[],
  * Whether fob `deviceId` is out with another visit (departed, not back safe) than `visitId`, at one of
  * `schoolIds` — the departure's school and the others whose feeds may bring the same fob's events
  * (src/config/fob-vendors.ts) — one led by someone other than `leadUserId` (a trip's visits —
- * siblings at one address — share their lead and so the fob). Its events arriving there would be that
- * visit's (the fob it left with, over the registry: migration 078), never this one's. With `hold` (in
+ * siblings at one address — share their lead and so the fob). Out with it: the fob it left with, or
+ * another device recorded for it when it left (the lead's, `fob_device_ids` — a spare, an app — or the
+ * partner's, `partner_fob_device_ids`). Its events arriving there would be that visit's (the fob it
+ * left with, over the registry: migration 078; a device it recorded, by the visit watcher), never this
+ * one's. With `hold` (in
  * the departure's transaction) the fob's lock — one per device id, whatever the school — is taken
  * first and held to commit: two departures with one fob at the same moment, at one school or two, are
  * never two visits out holding it.
@@ -102,7 +105,8 @@ export async function fobOutWithAnotherVisit(
   if (q.hold)
     await db.query(`SELECT pg_advisory_xact_lock(hashtext('doorstep:fob-out:' || $1))`, [q.deviceId]);
   const { rows } = await db.query<{ out: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM visits v WHERE v.school_id = ANY($1::text[]) AND v.fob_device_id = $2
+    `SELECT EXISTS (SELECT 1 FROM visits v WHERE v.school_id = ANY($1::text[])
+       AND (v.fob_device_id = $2 OR $2 = ANY(v.fob_device_ids) OR $2 = ANY(v.partner_fob_device_ids))
        AND v.id <> $3 AND v.departed_at IS NOT NULL AND v.returned_at IS NULL
        AND v.lead_user_id IS DISTINCT FROM $4::bigint) AS out`,
     [[...q.schoolIds], q.deviceId, q.visitId, q.leadUserId],

@@ -67,28 +67,31 @@ const holderOf = (school: string, device: string, at: string, col: string) => `(
  * Doorstep at `at` (SQL over its aliases; `v` a visit out at the event's school that left by `at`).
  * The fob first: the visits out holding the device (the fob they left with) are its visits — those
  * of the holder's lead (one trip: siblings at one address) — whatever the registry said of the
- * device (`staff`), since changed. By staff id only where no visit out holds the device: the
- * visits whose partner the registry gives it to (a visit records only its lead's fobs), and those
- * whose lead it gives it to where the visit left with no fob or the device was one of the lead's
- * when they left (`fob_device_ids`: the config gives one staff id several — a spare fob, an app), or
- * the event names no device (a staff id alone says whose it is).
- * Never a lead's by a device the registry gave them while out: a fob swapped between two workers
- * out would else let one, back safe with it in his hand, check the other in and tie his SOS to her.
+ * device (`staff`), since changed. Where no visit out holds it: the visits that recorded the device
+ * when they left — one of the lead's then (`fob_device_ids`: the config gives one staff id several —
+ * a spare fob, an app) or of the partner's (`partner_fob_device_ids`) — again whatever the registry
+ * says now (a departure records no device another visit out recorded). Never a visit by the staff id
+ * the registry gives a device now: a fob swapped or moved in the config while its wearer was out would
+ * else let that wearer, back safe with it in hand, check someone else in (their missed check-in never
+ * raised) and tie his SOS to their visit — a visit that left with no fob counts no device's presses
+ * (its warning said to check in by phone). By staff id only for an event naming no device (an alarm
+ * may name none — `alarms.device_id` is nullable; a fob event always names one): the lead's or the
+ * partner's.
  */
 const isEventVisit = (v: string, school: string, device: string, staff: string, at: string) => `(
-  CASE WHEN ${device} IS NOT NULL AND ${holderOf(school, device, at, 'id')} IS NOT NULL
+  CASE WHEN ${device} IS NULL
+    THEN ${staff} IS NOT NULL AND EXISTS (SELECT 1 FROM users u WHERE u.staff_id = ${staff}
+      AND u.id IN (${v}.lead_user_id, ${v}.partner_user_id))
+  WHEN ${holderOf(school, device, at, 'id')} IS NOT NULL
     THEN ${v}.fob_device_id = ${device} AND ${v}.lead_user_id = ${holderOf(school, device, at, 'lead_user_id')}
-    ELSE ${staff} IS NOT NULL AND EXISTS (SELECT 1 FROM users u WHERE u.staff_id = ${staff}
-      AND (u.id = ${v}.partner_user_id
-        OR (u.id = ${v}.lead_user_id
-          AND (${v}.fob_device_id IS NULL OR ${device} IS NULL OR ${device} = ANY(${v}.fob_device_ids)))))
+  ELSE ${device} = ANY(${v}.fob_device_ids) OR ${device} = ANY(${v}.partner_fob_device_ids)
   END)`;
 
 /**
  * Device alarms not yet tied to a visit, raised on a visit out since it left: tied to it (one raised
  * before they left was not raised there: its card must not show the visit's address as where it
- * happened, nor back safe close it). Whose visit: the one holding the alarm's device, else by staff
- * id (`isEventVisit`) — the first of them to leave. "Since it left" is by the later of the device's
+ * happened, nor back safe close it). Whose visit: the one holding the alarm's device, else one that
+ * recorded it when it left (`isEventVisit`) — the first of them to leave. "Since it left" is by the later of the device's
  * time and Doorstep's receipt (`alarmArrivedAt`): a fob whose clock is slow (trusted up to an hour
  * behind) still raises its alarm at the visit the worker is on when it reaches Doorstep.
  */
@@ -116,8 +119,9 @@ export async function linkDeviceAlarmsToVisits(tx: Queryable, schoolId: string):
  * Trusted fob `check_in` events of the last day, from a device of a person on a visit out and
  * received after it departed, become check-ins of that visit (once per event and visit: one press
  * counts for each visit of the trip — siblings at one address — the wearer is out on). Whose visit:
- * those holding the device, else by staff id (`isEventVisit`): a fob given to someone else while
- * its wearer is out still checks its wearer in, never the person the registry now names. The time is never
+ * those holding the device, else those that recorded it when they left (`isEventVisit`): a fob given
+ * to someone else while its wearer is out still checks its wearer in, never the person the registry
+ * now names. The time is never
  * later than the receipt; a device time before the departure by no more than the school's clock
  * skew (a slow clock) is replaced by the received time, and one earlier than that counts for
  * nothing: it says nothing of the worker now — and may be an old signed check-in replayed once its

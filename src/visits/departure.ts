@@ -161,6 +161,8 @@ interface DepartureCheck {
   fob: string | null;
   /** The lead's registered devices no other visit out holds (`fob` the first). */
   fobs: string[];
+  /** The partner's registered devices no other visit out holds. */
+  partnerFobs: string[];
 }
 
 /**
@@ -197,13 +199,14 @@ async function checkDeparture(
       throw doorstepError('POLICY', 'risksRead: confirm the risk notes and address flags were read');
   });
   const leadUser = await attempt('lead', () => leadOf(tx, user, v, d.leadUserId));
-  const partnerId = d.partnerUserId
+  const partnerUser = d.partnerUserId
     ? await attempt('partner', async () => {
         if (d.partnerUserId === leadUser?.id)
           throw doorstepError('BAD_REQUEST', 'partnerUserId: the partner must be someone else');
-        return (await goingStaff(tx, v, 'partnerUserId', d.partnerUserId!)).id;
+        return goingStaff(tx, v, 'partnerUserId', d.partnerUserId!);
       })
     : null;
+  const partnerId = partnerUser?.id ?? null;
   // The worker's number and fob are the lead's (a number typed in the form, else their account's).
   // A typed number is kept as the providers take it (E.164, `e164`, as accounts keep theirs): the
   // register's text to the worker is posted to it as kept, and a provider refuses "07700 900123".
@@ -220,10 +223,12 @@ async function checkDeparture(
       })
     : leadUser?.phone || null;
   const school = knownSchool(deps.config, v.schoolId);
-  // Every device the registry gives the lead (one staff id may wear several: a spare fob, an app).
-  const registeredAll = leadUser?.staffId
-    ? school.fobs.devices.filter((x) => x.staffId === leadUser.staffId).map((x) => x.deviceId)
-    : [];
+  // Every device the registry gives the lead (one staff id may wear several: a spare fob, an app),
+  // and the partner: the visit watcher counts a press for this visit only from a device recorded now.
+  const devicesOf = (u: User | null) =>
+    u?.staffId ? school.fobs.devices.filter((x) => x.staffId === u.staffId).map((x) => x.deviceId) : [];
+  const registeredAll = devicesOf(leadUser);
+  const partnerAll = devicesOf(partnerUser).filter((x) => !registeredAll.includes(x));
   const registered = registeredAll[0] ?? null;
   // A fob given to this worker in the config while another visit is still out with it (its wearer
   // not back safe), at this school or at another whose feeds may bring the same fob's events (a fob
@@ -237,7 +242,7 @@ async function checkDeparture(
     : [];
   // Each device's lock taken in one order (by id), whatever order a school's registry lists them in.
   const outIds = new Set<string>();
-  for (const deviceId of [...registeredAll].sort())
+  for (const deviceId of [...registeredAll, ...partnerAll].sort())
     if (
       leadUser !== null &&
       (await fobOutWithAnotherVisit(tx, {
@@ -252,6 +257,8 @@ async function checkDeparture(
   const heldElsewhere = registeredAll.filter((x) => outIds.has(x));
   const free = registeredAll.filter((x) => !outIds.has(x));
   const fob = free[0] ?? null;
+  const partnerFree = partnerAll.filter((x) => !outIds.has(x));
+  const partnerHeld = partnerAll.filter((x) => outIds.has(x));
   const notRely = heldElsewhere
     .map(
       (x) =>
@@ -278,6 +285,14 @@ async function checkDeparture(
               message: `leaving with fob ${fob} — ${notRely}; ask the office to record Back safe on that visit`,
             },
     );
+  // The partner's fob out with another visit: they leave all the same (the lead's fob and phone are
+  // the visit's), told its presses are not theirs here.
+  if (partnerHeld.length)
+    refusals.push({
+      level: 'warn',
+      rule: 'fob-out',
+      message: `the partner must not rely on ${partnerHeld.map((x) => `fob ${x}`).join(' or ')}: it is recorded out with another visit, and its alarms and check-ins go to that visit; ask the office to record Back safe on that visit`,
+    });
   const flags = await addressFlagsFor(tx, v.schoolId, v.address);
   const going = leadUser ? [leadUser.id, ...(partnerId ? [partnerId] : [])] : [];
   const findings = departureFindings(rules, {
@@ -312,7 +327,14 @@ async function checkDeparture(
       v.familyNotice &&
       (await familyNoticeNow(tx, rules, v, v.familyNotice, now, seesPupilDetails(user, v, rules))),
   });
-  return { findings: [...refusals, ...findings], lead: leadUser, phone, fob, fobs: free };
+  return {
+    findings: [...refusals, ...findings],
+    lead: leadUser,
+    phone,
+    fob,
+    fobs: free,
+    partnerFobs: partnerFree,
+  };
 }
 
 /**
@@ -342,7 +364,14 @@ export async function departVisit(deps: VisitDeps, user: User, visitId: string, 
     // visit nobody leads are told to say they are going first and read the pupil's flags (`depart`).
     const may = decide('depart', lifecycleOf(v, now), actorOf(user), rules);
     if (!may.ok && may.why === 'who') throw doorstepError('FORBIDDEN', may.message);
-    const { findings, lead: leadUser, phone, fob, fobs } = await checkDeparture(tx, deps, user, v, d, true);
+    const {
+      findings,
+      lead: leadUser,
+      phone,
+      fob,
+      fobs,
+      partnerFobs,
+    } = await checkDeparture(tx, deps, user, v, d, true);
     const lead = leadUser!.id;
     const school = knownSchool(deps.config, v.schoolId);
     const blocks = findings.filter((f) => f.level === 'block');
@@ -377,6 +406,7 @@ export async function departVisit(deps: VisitDeps, user: User, visitId: string, 
       vehicle: d.vehicle ? { ...d.vehicle, insuranceConfirmed: d.vehicle.insuranceConfirmed === true } : null,
       fobDeviceId: fob,
       fobDeviceIds: fobs,
+      partnerFobDeviceIds: partnerFobs,
     });
     await audit(
       tx,

@@ -622,6 +622,42 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
     expect(visits.map((v) => String(v.commute_approved_by))).toEqual([String(hos)]);
   });
 
+  it("gives the lead the fobs recorded for them and the partner theirs, neither the other's nor the family", async () => {
+    const pat = await insert(db, 'users', {
+      username: 'pat-alpha',
+      display_name: 'Pat Partner',
+      password_hash: 'x',
+      roles: ['visiting-staff'],
+      schools: ['alpha'],
+    });
+    await db.query(
+      `UPDATE visits SET partner_user_id = $1, fob_device_id = 'FOB-L', fob_device_ids = '{FOB-L}',
+         partner_fob_device_ids = '{FOB-P}' WHERE school_id = 'alpha' AND pupil_mis_id = 'P9'`,
+      [pat],
+    );
+    const visitOf = async (subject: Parameters<typeof resolveSubject>[1]) => {
+      const x = await exportSubject(db, (await resolveSubject(db, subject))!, NOW);
+      return x.sections.find((s) => s.table === 'visits')!.rows[0]!;
+    };
+    const fobs = (v: Record<string, unknown>) => ({
+      lead: v.fob_device_ids,
+      partner: v.partner_fob_device_ids,
+    });
+    const hidden = WITHHELD['third-party'];
+    expect(fobs(await visitOf({ kind: 'staff', schoolId: 'alpha', id: 'staff-alpha-P9' }))).toEqual({
+      lead: ['FOB-L'],
+      partner: hidden,
+    });
+    expect(fobs(await visitOf({ kind: 'staff', schoolId: 'alpha', id: 'pat-alpha' }))).toEqual({
+      lead: hidden,
+      partner: ['FOB-P'],
+    });
+    expect(fobs(await visitOf({ kind: 'pupil', schoolId: 'alpha', id: 'P9' }))).toEqual({
+      lead: hidden,
+      partner: hidden,
+    });
+  });
+
   it('finds a member of staff only at a school their account covers; corrects them only there', async () => {
     const bob = await insert(db, 'users', {
       username: 'bob-beta',
