@@ -91,9 +91,9 @@ export async function staffCompetence(db: Queryable, userIds: readonly string[],
  * (src/config/fob-vendors.ts) — one led by someone other than `leadUserId` (a trip's visits —
  * siblings at one address — share their lead and so the fob). Out with it: the fob it left with, or
  * another device recorded for it when it left (the lead's, `fob_device_ids` — a spare, an app — or the
- * partner's, `partner_fob_device_ids`, unless that partner leads this visit: two workers who swap roles
-between visits, the first not yet back safe, each lead with their own fob — it is held then, and held
-wins). Its events arriving there would be that visit's (the fob it
+ * partner's, `partner_fob_device_ids`, unless that partner leads this visit: two workers who swap
+ * roles between visits, the first not yet back safe, each lead with their own fob — it is held then,
+ * and held wins). Its events arriving there would be that visit's (the fob it
  * left with, over the registry: migration 078; a device it recorded, by the visit watcher), never this
  * one's. With `hold` (in
  * the departure's transaction) the fob's lock — one per device id, whatever the school — is taken
@@ -115,7 +115,8 @@ export async function fobOutWithAnotherVisit(
   const { rows } = await db.query<{ out: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM visits v WHERE v.school_id = ANY($1::text[])
        AND ((v.fob_device_id = $2 OR $2 = ANY(v.fob_device_ids)) AND v.lead_user_id IS DISTINCT FROM $4::bigint
-         OR $2 = ANY(v.partner_fob_device_ids) AND v.partner_user_id IS DISTINCT FROM $4::bigint)
+         OR $2 = ANY(v.partner_fob_device_ids) AND v.lead_user_id IS DISTINCT FROM $4::bigint
+           AND v.partner_user_id IS DISTINCT FROM $4::bigint)
        AND v.id <> $3 AND v.departed_at IS NOT NULL AND v.returned_at IS NULL) AS out`,
     [[...q.schoolIds], q.deviceId, q.visitId, q.leadUserId],
   );

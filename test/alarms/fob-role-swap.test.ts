@@ -75,4 +75,18 @@ describe('two workers swapping roles between visits, A still out', () => {
     }
     expect(err && (err as Error).message).toBeNull();
   });
+
+  it("a trip's second visit (the same lead and partner, a brother or sister at the address) records the partner's fob too", async () => {
+    now = new Date('2026-11-23T14:00:00Z');
+    await w.db.query(`UPDATE visits SET returned_at = $1, status = 'returned' WHERE returned_at IS NULL`, [
+      now,
+    ]);
+    const first = await w.out(cfg, w.ann, w.bob);
+    const second = await w.out(cfg, w.ann, w.bob);
+    const { rows } = await w.db.query<{ id: string; partner: string[] }>(
+      'SELECT id::text, partner_fob_device_ids AS partner FROM visits WHERE id = ANY($1::bigint[]) ORDER BY id',
+      [[first, second]],
+    );
+    expect(rows.map((r) => r.partner)).toEqual([['FOB-B'], ['FOB-B']]);
+  });
 });
