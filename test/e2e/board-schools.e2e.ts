@@ -256,6 +256,53 @@ describe('a visit asked for from a trigger card by visiting staff', () => {
     );
     expect(rows).toEqual([{ lead_user_id: null }]);
   });
+
+  it('refused for a closed day, it keeps what was chosen and the question through a live re-read', async () => {
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname, address) VALUES ('heath', 'P11', 'Cal', 'Dee', $1)`,
+      [JSON.stringify({ line1: '4 Any Street', town: 'Leeds', postcode: 'LS6 2QT' })],
+    );
+    await db.query(
+      `INSERT INTO trigger_episodes (school_id, pupil_mis_id, rule_key, title, action, role, status, opened_on, explanation, evidence)
+       VALUES ('heath', 'P11', 'e2e:absent-3', 'Absent 3 days', 'home-visit', 'attendance-officer', 'open',
+         (now() AT TIME ZONE 'Europe/London')::date, 'absent', '{}')`,
+    );
+    const board = await signIn('ola');
+    await board.locator('#school').selectOption('heath');
+    await board.getByText('Live', { exact: true }).waitFor();
+    const card = board.locator('li.trigger', { hasText: 'Cal Dee' });
+    await card.getByRole('button', { name: 'Request a visit for Cal Dee' }).click();
+    await card
+      .getByRole('group', { name: 'Who will go' })
+      .getByLabel('Leave it for anyone (whoever goes leads it)')
+      .check();
+    await card.getByLabel('Risk level').selectOption('low');
+    // A Sunday: the school is closed, so the server asks to confirm the day.
+    const sunday = new Date();
+    sunday.setUTCDate(sunday.getUTCDate() + 7 - sunday.getUTCDay());
+    await card.getByLabel('Planned for').fill(sunday.toISOString().slice(0, 10));
+    await card.getByRole('button', { name: 'Request the visit' }).click();
+    const confirm = card.getByLabel('Yes, plan it for that day: I know the school is closed');
+    await confirm.waitFor();
+    // A live re-read of the board (an alarm at Heath Lane), the question still unanswered.
+    await board.locator('#alarms-h').evaluate((e: { dataset: Record<string, string> }) => {
+      e.dataset.drawn = 'before';
+    });
+    await publisher.publishAsync(
+      topic,
+      JSON.stringify({
+        event_id: `${id}-sos-reread`,
+        device: { id: 'PS-0007' },
+        type: 'SOS',
+        occurred_at: new Date().toISOString(),
+      }),
+      { qos: 1 },
+    );
+    await board.locator('#alarms-h:not([data-drawn])').waitFor();
+    expect(await confirm.isVisible()).toBe(true);
+    expect(await card.getByLabel('Leave it for anyone (whoever goes leads it)').isChecked()).toBe(true);
+    expect(await card.getByLabel('Risk level').inputValue()).toBe('low');
+  });
 });
 
 describe('disabling the account of a worker who is out', () => {

@@ -53,6 +53,10 @@ function requestForm(t, who) {
       hidden: !opened.has(t.id),
       onsubmit: async (e) => {
         e.preventDefault();
+        // Kept through a live re-read while it is sent, and after a refusal (what was chosen and the
+        // question the refusal asks stay until the person changes or sends it): `replaceKeepingInput`.
+        const form = e.currentTarget;
+        form.dataset.sending = 'true';
         try {
           const r = await api('POST', '/api/visits', {
             school: state.school,
@@ -67,7 +71,10 @@ function requestForm(t, who) {
           opened.delete(t.id);
           location.href = `/visits/${r.id}`;
         } catch (err) {
+          form.dataset.dirty = 'true';
           say(msg, closed.said(err), true);
+        } finally {
+          delete form.dataset.sending;
         }
       },
     },
