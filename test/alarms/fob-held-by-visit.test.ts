@@ -212,10 +212,7 @@ describe('a fob given to someone else while its wearer is out with it', () => {
       staff_id: 'st-ann',
       visit_id: annVisit,
     });
-    await w.db.query(`UPDATE visits SET returned_at = $2, status = 'returned' WHERE id = $1`, [
-      carlVisit,
-      now,
-    ]);
+    await w.backSafe(carlVisit, now);
   });
 
   it('the same worker leaving on another visit of the trip (a brother or sister at the address) keeps the fob', async () => {
@@ -231,7 +228,7 @@ describe('a fob given to someone else while its wearer is out with it', () => {
     });
     // Nothing said on its card: the registry agrees.
     expect((await timeline((r as { alarmId: string }).alarmId))[0]).toBe('alarm raised: sos');
-    await w.db.query(`UPDATE visits SET returned_at = $2, status = 'returned' WHERE id = $1`, [sibling, now]);
+    await w.backSafe(sibling, now);
   });
 
   it('two leads out holding one fob (recorded before such a departure was refused): the first to leave has its events', async () => {
@@ -268,9 +265,9 @@ describe('a fob moved to another school while its wearer is out with it', () => 
 `,
   }).schools[0]!.fobs.transports[0]!;
 
-  it("Ann's SOS arriving at Hampton stays at Hampton, hers and her visit's — not Lime Hills' office's", async () => {
-    now = new Date('2026-11-23T11:20:00Z');
-    const r = await acceptFobPayload(
+  /** Ann's SOS on FOB-1 arriving on Hampton's feed, where the config now registers FOB-1 at Lime Hills. */
+  const annSos = () =>
+    acceptFobPayload(
       {
         db: w.db,
         producer: w.producer,
@@ -290,6 +287,10 @@ describe('a fob moved to another school while its wearer is out with it', () => 
       ),
       { receivedAt: now, source: 'doorstep/alpha/fobs/FOB-1/events', deviceId: 'FOB-1', signature: null },
     );
+
+  it("Ann's SOS arriving at Hampton stays at Hampton, hers and her visit's — not Lime Hills' office's", async () => {
+    now = new Date('2026-11-23T11:20:00Z');
+    const r = await annSos();
     expect(r).toMatchObject({ outcome: 'accepted', held: { schoolId: 'hampton', visitId: annVisit } });
     const alarmId = (r as { alarmId: string }).alarmId;
     await w.watch(moved);
@@ -301,26 +302,7 @@ describe('a fob moved to another school while its wearer is out with it', () => 
     // Not said to have been routed here, nor to be an unknown device.
     expect(said.filter((e) => e.startsWith('arrived on') || e.includes('is not registered'))).toEqual([]);
     // Its redelivery is the same alarm.
-    const again = await acceptFobPayload(
-      {
-        db: w.db,
-        producer: w.producer,
-        prefix: w.prefix,
-        publisher: w.conn,
-        schoolOfDevice: (id) => (id === 'FOB-1' ? lime : undefined),
-      },
-      hamptonOf(moved),
-      transport,
-      Buffer.from(
-        JSON.stringify({
-          event_id: 'ann-sos-moved',
-          device: { id: 'FOB-1' },
-          type: 'SOS',
-          occurred_at: now.toISOString(),
-        }),
-      ),
-      { receivedAt: now, source: 'doorstep/alpha/fobs/FOB-1/events', deviceId: 'FOB-1', signature: null },
-    );
+    const again = await annSos();
     expect(again).toEqual({ outcome: 'duplicate', alarmId });
   });
 });
@@ -382,7 +364,7 @@ describe("a fob moved to another school's registry while a visit out holds it: t
     expect(left.fobDeviceId).toBeNull();
     const r = await ingest(moved, 'ann-sos-lime-out');
     expect(r).toMatchObject({ outcome: 'accepted', held: { schoolId: 'hampton', visitId: annVisit } });
-    await w.db.query(`UPDATE visits SET returned_at = $2, status = 'returned' WHERE id = $1`, [id, now]);
+    await w.backSafe(id, now);
   });
 });
 

@@ -13,22 +13,6 @@ import { BACKENDS } from '../store/dp-fixtures.ts';
  * a config change while a wearer was out must not let their presses check someone else in (that
  * person's missed check-in never raised) or tie their SOS to someone else's visit.
  */
-const backSafe = (w: ReturnType<typeof fobWorld>, visit: string, at: Date) =>
-  w.db.query(`UPDATE visits SET returned_at = $2, status = 'returned' WHERE id = $1`, [visit, at]);
-const fobCheckIns = async (w: ReturnType<typeof fobWorld>, visit: string) =>
-  (
-    await w.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM visit_check_ins WHERE visit_id = $1 AND source = 'fob'`,
-      [visit],
-    )
-  ).rows[0]!.n;
-const alarmVisit = async (w: ReturnType<typeof fobWorld>, r: unknown) =>
-  (
-    await w.db.query<{ visit_id: string | null }>('SELECT visit_id::text FROM alarms WHERE id = $1', [
-      (r as { alarmId: string }).alarmId,
-    ])
-  ).rows[0]!.visit_id;
-
 describe('a lead who left with no fob (the one the config gave them was out with another visit)', () => {
   let now = new Date('2026-11-23T10:00:00Z');
   const w = fobWorld('fobnofob', BACKENDS[1]!.open, () => now);
@@ -43,12 +27,12 @@ describe('a lead who left with no fob (the one the config gave them was out with
     const bobVisit = await w.out(moved, w.bob, w.p1);
     expect((await getVisit(w.db, bobVisit))!.fobDeviceId).toBeNull();
     now = new Date('2026-11-23T10:10:00Z');
-    await backSafe(w, annVisit, now);
+    await w.backSafe(annVisit, now);
     now = new Date('2026-11-23T10:20:00Z');
     await w.ingest(moved, 'ann-chk', 'FOB-1', 'check_in');
     const sos = await w.ingest(moved, 'ann-sos', 'FOB-1', 'sos');
     await w.watch(moved);
-    expect({ checkIns: await fobCheckIns(w, bobVisit), sosVisit: await alarmVisit(w, sos) }).toEqual({
+    expect({ checkIns: await w.fobCheckIns(bobVisit), sosVisit: await w.alarmVisit(sos) }).toEqual({
       checkIns: 0,
       sosVisit: null,
     });
@@ -87,17 +71,17 @@ describe('a fob swapped in the config between a partner and another worker out',
     now = new Date('2026-11-23T11:05:00Z');
     await w.ingest(swapped, 'ann-chk', 'FOB-3', 'check_in');
     await w.watch(swapped);
-    expect(await fobCheckIns(w, carlVisit)).toBe(1);
+    expect(await w.fobCheckIns(carlVisit)).toBe(1);
   });
 
   it('Bob, back safe with FOB-4 in his hand, never checks in the visit Ann partners', async () => {
     now = new Date('2026-11-23T11:10:00Z');
-    await backSafe(w, bobVisit, now);
+    await w.backSafe(bobVisit, now);
     now = new Date('2026-11-23T11:20:00Z');
     await w.ingest(swapped, 'bob-chk', 'FOB-4', 'check_in');
     const sos = await w.ingest(swapped, 'bob-sos', 'FOB-4', 'sos');
     await w.watch(swapped);
-    expect({ checkIns: await fobCheckIns(w, carlVisit), sosVisit: await alarmVisit(w, sos) }).toEqual({
+    expect({ checkIns: await w.fobCheckIns(carlVisit), sosVisit: await w.alarmVisit(sos) }).toEqual({
       checkIns: 1,
       sosVisit: null,
     });
@@ -148,8 +132,8 @@ describe('a spare recorded out with one visit, given to another worker in the co
     await w.watch(moved);
     expect({
       bobFob: (await getVisit(w.db, bobVisit))!.fobDeviceId,
-      bobCheckIns: await fobCheckIns(w, bobVisit),
-      annCheckIns: await fobCheckIns(w, annVisit),
+      bobCheckIns: await w.fobCheckIns(bobVisit),
+      annCheckIns: await w.fobCheckIns(annVisit),
     }).toEqual({ bobFob: null, bobCheckIns: 0, annCheckIns: 1 });
   });
 });

@@ -5,20 +5,6 @@ import { departVisit } from '../../src/visits/departure.ts';
 import { fobsConfig, fobWorld } from '../helpers/fob-world.ts';
 import { BACKENDS } from '../store/dp-fixtures.ts';
 
-const fobCheckIns = async (w: ReturnType<typeof fobWorld>, visit: string) =>
-  (
-    await w.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM visit_check_ins WHERE visit_id = $1 AND source = 'fob'`,
-      [visit],
-    )
-  ).rows[0]!.n;
-const alarmVisit = async (w: ReturnType<typeof fobWorld>, r: unknown) =>
-  (
-    await w.db.query<{ visit_id: string | null }>('SELECT visit_id::text FROM alarms WHERE id = $1', [
-      (r as { alarmId: string }).alarmId,
-    ])
-  ).rows[0]!.visit_id;
-
 // Ann leads A with Bob as partner; A not back safe yet (a round, back safe at its end); Bob then leads
 // B with Ann as partner. Nothing in the config changed: each wears their own fob.
 describe('two workers swapping roles between visits, A still out', () => {
@@ -36,9 +22,9 @@ describe('two workers swapping roles between visits, A still out', () => {
     await w.watch(cfg);
     expect({
       bFob: (await getVisit(w.db, b))!.fobDeviceId,
-      bCheckIns: await fobCheckIns(w, b),
-      aCheckIns: await fobCheckIns(w, a),
-      sosVisit: await alarmVisit(w, sos),
+      bCheckIns: await w.fobCheckIns(b),
+      aCheckIns: await w.fobCheckIns(a),
+      sosVisit: await w.alarmVisit(sos),
     }).toEqual({ bFob: 'FOB-B', bCheckIns: 1, aCheckIns: 0, sosVisit: b });
   });
 

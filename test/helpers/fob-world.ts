@@ -57,6 +57,12 @@ export interface FobWorld {
   request(config: DoorstepConfig, lead: User): Promise<string>;
   /** `lead` out (on visit `id`, else a new one) with `partner`, back in two hours, the family told. */
   out(config: DoorstepConfig, lead: User, partner: User, id?: string): Promise<string>;
+  /** Visit `visit` said back safe at `at` (written directly: the tests' "back, fob still in hand"). */
+  backSafe(visit: string, at: Date): Promise<void>;
+  /** How many fob check-ins visit `visit` has counted. */
+  fobCheckIns(visit: string): Promise<number>;
+  /** The visit the alarm an `ingest` raised is tied to (null: none). */
+  alarmVisit(raised: unknown): Promise<string | null>;
 }
 
 export function fobWorld(
@@ -110,6 +116,22 @@ export function fobWorld(
     });
     return visit;
   };
+  w.backSafe = async (visit, at) => {
+    await w.db.query(`UPDATE visits SET returned_at = $2, status = 'returned' WHERE id = $1`, [visit, at]);
+  };
+  w.fobCheckIns = async (visit) =>
+    (
+      await w.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM visit_check_ins WHERE visit_id = $1 AND source = 'fob'`,
+        [visit],
+      )
+    ).rows[0]!.n;
+  w.alarmVisit = async (raised) =>
+    (
+      await w.db.query<{ visit_id: string | null }>('SELECT visit_id::text FROM alarms WHERE id = $1', [
+        (raised as { alarmId: string }).alarmId,
+      ])
+    ).rows[0]!.visit_id;
   beforeAll(async () => {
     w.store = await open();
     w.db = w.store.db;
