@@ -68,29 +68,37 @@ beforeAll(async () => {
   });
 });
 
+/**
+ * A reply "1 <code>" to Thames' number finds none of the orphaned alarm (Thames is not the orphansTo
+ * school: its replies find its own alarms only); to Lime's, the head takes it.
+ */
+async function takenAtLimeOnly(config: DoorstepConfig, alarmId: string, code: string, sid: string) {
+  const atThames = await handleSmsReply(
+    { db: w.db, config },
+    school(config, 'thames'),
+    { messageSid: `SM-${sid}-thames`, from: LIME_AND_THAMES, body: `1 ${code}` },
+    now,
+  );
+  expect(atThames.outcome).toBe('no-such-alarm');
+  const atLime = await handleSmsReply(
+    { db: w.db, config },
+    school(config, 'lime'),
+    { messageSid: `SM-${sid}-lime`, from: LIME_HEAD, body: `1 ${code}` },
+    now,
+  );
+  expect({ outcome: atLime.outcome, alarmId: atLime.alarmId, status: await statusOf(alarmId) }).toEqual({
+    outcome: 'taken',
+    alarmId,
+    status: 'acknowledged',
+  });
+}
+
 describe('the answers to an orphaned alarm’s messages, on the orphansTo school’s routes', () => {
   it('an SMS reply "1 <code>" to Lime’s number takes it; to another school’s number the code is none of theirs', async () => {
     const { alarmId, code } = await orphanedAlarm();
     const config = w.without();
     // Thames is not the orphansTo school: its replies find its own alarms only, exactly as before.
-    const atThames = await handleSmsReply(
-      { db: w.db, config },
-      school(config, 'thames'),
-      { messageSid: 'SM-orphan-thames', from: LIME_AND_THAMES, body: `1 ${code}` },
-      now,
-    );
-    expect(atThames.outcome).toBe('no-such-alarm');
-    const atLime = await handleSmsReply(
-      { db: w.db, config },
-      school(config, 'lime'),
-      { messageSid: 'SM-orphan-lime', from: LIME_HEAD, body: `1 ${code}` },
-      now,
-    );
-    expect({ outcome: atLime.outcome, alarmId: atLime.alarmId, status: await statusOf(alarmId) }).toEqual({
-      outcome: 'taken',
-      alarmId,
-      status: 'acknowledged',
-    });
+    await takenAtLimeOnly(config, alarmId, code, 'orphan');
   });
 
   it('the provider’s report that its text was undelivered, on Lime’s status route, is found and moves the ladder on', async () => {
@@ -235,24 +243,7 @@ describe('Hampton put back while its alarm is open: what Lime already sent for i
     const { alarmId, code } = await orphanedAlarm();
     // Hampton is back: w.config holds it again.
     const config = w.config;
-    const atThames = await handleSmsReply(
-      { db: w.db, config },
-      school(config, 'thames'),
-      { messageSid: 'SM-back-thames', from: LIME_AND_THAMES, body: `1 ${code}` },
-      now,
-    );
-    expect(atThames.outcome).toBe('no-such-alarm');
-    const atLime = await handleSmsReply(
-      { db: w.db, config },
-      school(config, 'lime'),
-      { messageSid: 'SM-back-lime', from: LIME_HEAD, body: `1 ${code}` },
-      now,
-    );
-    expect({ outcome: atLime.outcome, alarmId: atLime.alarmId, status: await statusOf(alarmId) }).toEqual({
-      outcome: 'taken',
-      alarmId,
-      status: 'acknowledged',
-    });
+    await takenAtLimeOnly(config, alarmId, code, 'back');
   });
 
   it('the text’s undelivered report on Lime’s status route is found and brings the next level forward', async () => {
